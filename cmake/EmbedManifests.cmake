@@ -1,0 +1,10 @@
+# Writes OUTPUT: a C++ source holding each JSON file of INPUTS as a string literal.
+set(body "// Generated from models/*.json by cmake/EmbedManifests.cmake; do not edit.\n#include <string>\n#include <vector>\nnamespace satx::models::detail {\nconst std::vector<std::string>& embedded_manifests() {\n  static const std::vector<std::string> manifests = {\n")
+string(REPLACE "|" ";" INPUTS "${INPUTS}")
+foreach(input IN LISTS INPUTS)
+  file(READ ${input} content)
+  string(APPEND body "      R\"satxjson(${content})satxjson\",\n")
+endforeach()
+string(APPEND body "  };\n  return manifests;\n}\n}  // namespace satx::models::detail\n")
+file(WRITE ${OUTPUT}.tmp "${body}")
+file(RENAME ${OUTPUT}.tmp ${OUTPUT})

@@ -1,0 +1,69 @@
+#pragma once
+/// Options of the two-phase transfer-learning trainer (`satx train`, `satx finetune`).
+
+#include <string>
+#include <vector>
+
+namespace satx::train {
+
+/// Everything `satx train` can be told. Defaults are the recipe a user need not tune.
+struct TrainOptions {
+  // Data
+  std::string model = "mobilenetv2";  ///< arch name or alias (see `satx weights list`)
+  std::string train_dir;              ///< folder per class
+  std::string valid_dir;              ///< folder per class, same classes
+  std::string test_dir;               ///< optional: evaluated with the best checkpoint at the end
+  std::string weights = "auto";       ///< weights file, "none" (random init) or "auto" (none unless found)
+  std::string out;                    ///< run directory (default runs/<model>-<timestamp>)
+  int input_size = 0;                 ///< 0 = the manifest's default
+  int in_channels = 3;                ///< != 3 adapts the first convolution
+  std::string cache = "auto";         ///< decoded-tile cache: auto, ram, off
+  bool strict = false;                ///< a corrupt tile is fatal (exit 3) instead of skipped
+
+  // Phase 1: frozen backbone, new head
+  int head_epochs = 2;
+  double head_lr = 1e-3;
+  // Phase 2: the whole network
+  int epochs = 5;
+  double lr = 1e-3;
+  bool train_bn = false;              ///< train BatchNorm statistics in phase 2
+  double lr_decay_per_stage = 1.0;    ///< each earlier stage's rate times this (1 = same rate)
+
+  // Optimization
+  int batch = 64;
+  std::string optimizer = "adamw";    ///< sgd, adam, adamw
+  double momentum = 0.9;
+  bool nesterov = true;
+  double weight_decay = 1e-4;
+  std::string schedule = "cosine";    ///< cosine, onecycle, step, plateau, constant
+  double warmup_epochs = 0.3;
+  double step_gamma = 0.1;
+  int step_every = 3;
+  double clip_grad = 0.0;             ///< max gradient norm; 0 = off
+  double label_smoothing = 0.1;
+  std::string class_weights = "none"; ///< none, auto, or comma-separated per-class weights
+
+  // Early stopping and checkpoints
+  std::string monitor = "val_accuracy";  ///< val_accuracy, val_loss, val_macro_f1, val_auc
+  int patience = 0;                   ///< epochs without improvement before stopping; 0 = off
+  double min_delta = 0.0;
+  bool resume = false;
+  bool deterministic = false;
+
+  // Augmentation (batched tensor ops on the training device)
+  bool augment = true;
+  bool dihedral = true;               ///< the 8 flips/rotations
+  double crop_scale = 0.8;            ///< random resized crop keeps at least this area fraction (1 = off)
+  double jitter = 0.1;                ///< brightness/contrast/saturation strength (0 = off)
+  double mixup = 0.0;                 ///< mixup alpha (0 = off)
+  double cutmix = 0.0;                ///< cutmix alpha (0 = off)
+
+  // Runtime on CUDA
+  std::string amp = "auto";           ///< bf16, fp16, off; auto = bf16 where supported
+  bool channels_last = true;
+
+  // Reporting
+  int log_every = 50;                 ///< steps between plain progress lines when not on a terminal
+};
+
+}  // namespace satx::train
