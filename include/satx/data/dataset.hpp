@@ -1,0 +1,44 @@
+#pragma once
+/// Folder-per-class datasets: `<root>/<class>/**/<image>`.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace satx::data {
+
+/// One labelled tile.
+struct Sample {
+  std::string path;
+  int64_t label = 0;
+};
+
+/// How to discover a dataset.
+struct DiscoverOptions {
+  /// Classes with fewer images than this are warned about.
+  int few_images_warning = 10;
+};
+
+/// A discovered split.
+struct Dataset {
+  std::string root;
+  std::vector<std::string> classes;     ///< sorted names; label = index
+  std::vector<Sample> samples;          ///< sorted by (label, path)
+  std::vector<int64_t> class_counts;    ///< images per class
+  int64_t skipped_hidden = 0;           ///< dot-files and dot-folders
+  int64_t skipped_non_image = 0;        ///< files without an image extension
+  std::vector<std::string> warnings;    ///< empty classes, classes with very few images
+};
+
+/// Walks `root`. BadData when it is missing, not a folder, or has no class folder.
+Dataset discover_dataset(const std::string& root, const DiscoverOptions& options = {});
+
+/// Checks that splits share one class set; BadData listing exactly which classes are missing
+/// from which split. `names` labels the splits ("train", "valid", ...) in the message.
+void check_same_classes(const std::vector<const Dataset*>& splits, const std::vector<std::string>& names);
+
+/// Re-labels `dataset` to `classes` (same set, any order), e.g. a model's class order.
+/// BadData listing the differences when the sets differ.
+void relabel(Dataset& dataset, const std::vector<std::string>& classes);
+
+}  // namespace satx::data

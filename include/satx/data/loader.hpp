@@ -1,0 +1,78 @@
+#pragma once
+/// Parallel decoding into uint8 NCHW batches, with an optional decoded-tile cache,
+/// deterministic shuffling and prefetch.
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <torch/types.h>
+
+#include "satx/core/context.hpp"
+
+namespace satx::data {
+
+/// A tile that could not be read, and why.
+struct BadFile {
+  std::string path;
+  std::string reason;
+};
+
+/// One batch. Tiles that failed to decode are left out of `images` and listed in `failed`.
+struct Batch {
+  torch::Tensor images;        ///< uint8 [n, C, H, W] (pinned on CUDA runs)
+  torch::Tensor labels;        ///< int64 [n]
+  std::vector<size_t> indices; ///< positions of the n tiles in the loader's input list
+  std::vector<BadFile> failed;
+};
+
+/// How the loader works.
+struct LoaderOptions {
+  int batch_size = 64;
+  /// Square size every tile is brought to on the CPU (INTER_AREA); 0 = keep the decoded size
+  /// (all tiles must then share one size).
+  int tile_size = 0;
+  int channels = 3;
+  bool shuffle = false;
+  bool drop_last = false;
+  /// "auto": cache decoded tiles when they fit `cache_budget_bytes`; "ram": always; "off".
+  std::string cache = "auto";
+  int64_t cache_budget_bytes = 4LL << 30;
+  /// A bad tile throws BadData instead of being skipped.
+  bool strict = false;
+  /// Batches decoded ahead of the consumer.
+  int prefetch = 2;
+  /// Pin batches (for asynchronous host-to-device copies on CUDA).
+  bool pin_memory = false;
+};
+
+/// Decodes `paths` (with `labels`, or -1 when unlabelled) into batches on a thread pool of
+/// `context.threads` workers. Epoch e is shuffled with seed (context.seed, e).
+class TileLoader {
+ public:
+  TileLoader(std::vector<std::string> paths, std::vector<int64_t> labels, LoaderOptions options, const Context& context);
+  ~TileLoader();
+  TileLoader(const TileLoader&) = delete;
+  TileLoader& operator=(const TileLoader&) = delete;
+
+  /// Begins epoch `epoch` (reshuffles when shuffling); batches then come from next().
+  void start_epoch(int epoch);
+  /// The next batch of the current epoch, or nullopt at its end.
+  std::optional<Batch> next();
+  /// Batches per epoch.
+  size_t batches_per_epoch() const;
+  /// Number of input tiles.
+  size_t size() const;
+  /// Every bad tile seen so far (each listed once).
+  std::vector<BadFile> bad_files() const;
+  /// Whether decoded tiles are being kept in RAM.
+  bool caching() const;
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace satx::data
