@@ -1,10 +1,210 @@
-// satx weights
+// satx weights import | list: turn published ImageNet weights into a satx model file, and show
+// which weight files each backbone can use.
+#include <cstdlib>
+#include <iomanip>
+#include <iostream>
+#include <sstream>
+
 #include "cli.hpp"
+#include "satx/core/files.hpp"
+#include "satx/io/keras_h5.hpp"
+#include "satx/io/model_file.hpp"
+#include "satx/io/weights.hpp"
+#include "satx/models/network.hpp"
+#include "satx/models/registry.hpp"
+
+namespace fs = std::filesystem;
 
 namespace satx::cli {
+namespace {
 
-void setup_weights(CLI::App&, Run& run) {
-  run = [] { return not_built("weights"); };
+struct ImportOptions {
+  std::string arch;
+  std::string weights;
+  std::string labels;
+  std::string out;
+  int input_size = 0;
+  int in_channels = 3;
+};
+
+struct ListOptions {
+  std::vector<std::string> dirs;
+};
+
+std::vector<std::string> read_labels(const std::string& path) {
+  std::istringstream lines(read_file(path));
+  std::vector<std::string> labels;
+  for (std::string line; std::getline(lines, line);) {
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t')) line.pop_back();
+    labels.push_back(line);
+  }
+  while (!labels.empty() && labels.back().empty()) labels.pop_back();
+  for (size_t i = 0; i < labels.size(); ++i)
+    if (labels[i].empty()) throw_usage("-labels " + path + ": line " + std::to_string(i + 1) + " is empty");
+  return labels;
+}
+
+// Per-channel normalization for C channels from an RGB one: each extra band gets the RGB average.
+std::vector<float> per_channel(const std::vector<float>& rgb, int channels) {
+  if (static_cast<int>(rgb.size()) == channels) return rgb;
+  float sum = 0;
+  for (float v : rgb) sum += v;
+  return std::vector<float>(static_cast<size_t>(channels), rgb.empty() ? 0.f : sum / rgb.size());
+}
+
+int run_import(const ImportOptions& o, const CommonOptions& common) {
+  Context context = make_cli_context(common);
+  const models::Manifest& manifest = models::find_manifest(o.arch);
+  if (o.in_channels < 1) throw_usage("-in-channels must be at least 1, got " + std::to_string(o.in_channels));
+  if (!fs::is_regular_file(o.weights)) throw_usage("-weights " + o.weights + ": no such file");
+
+  const io::WeightsFormat format = io::detect_weights_format(o.weights);
+  io::TensorList tensors;
+  std::vector<float> mean = manifest.mean, std = manifest.std;
+  if (format == io::WeightsFormat::KerasH5) {
+    io::KerasImport imported = io::read_keras_h5(o.weights, manifest.arch);
+    tensors = std::move(imported.tensors);
+    mean = imported.mean;
+    std = imported.std;
+    for (const auto& note : imported.notes) context.log->info("{}", note);
+  } else {
+    tensors = io::read_weights(o.weights, manifest.arch);
+  }
+
+  nlohmann::json source = {{"weights", fs::path(o.weights).filename().string()}, {"format", io::weights_format_name(format)}};
+  const auto identified = io::identify_weights(o.weights);
+  if (identified) {
+    source["sha256"] = identified->sha256;
+    source["manifest_entry"] = identified->file->name;
+    if (identified->manifest->arch != manifest.arch)
+      context.log->warn("{} is listed for {}, not {}", o.weights, identified->manifest->arch, manifest.arch);
+    if (format != io::WeightsFormat::KerasH5) {
+      mean = identified->mean;
+      std = identified->std;
+    }
+    context.log->info("identified {} as {} ({})", o.weights, identified->file->name, identified->file->note);
+  } else {
+    context.log->info("{} is not in the manifests; using {}'s default normalization", o.weights, manifest.arch);
+  }
+
+  // Keep the file's classification head when it has one; its width is the class count.
+  int64_t head_classes = 0;
+  for (const auto& [name, tensor] : tensors)
+    if (name == manifest.head + ".weight" && tensor.dim() == 2) head_classes = tensor.size(0);
+  std::vector<std::string> classes;
+  if (!o.labels.empty()) classes = read_labels(o.labels);
+  if (head_classes > 0 && !classes.empty() && static_cast<int64_t>(classes.size()) != head_classes)
+    throw_usage("-labels " + o.labels + " has " + std::to_string(classes.size()) + " names but the weights' head has " +
+                std::to_string(head_classes) + " classes");
+  if (head_classes == 0 && classes.empty())
+    throw_usage("the weights have no classification head ('" + manifest.head +
+                "'); pass -labels to size a new one, or use them directly with `satx train -weights=`");
+  if (classes.empty())
+    for (int64_t i = 0; i < head_classes; ++i) classes.push_back("class_" + std::to_string(i));
+  if (head_classes == 0) context.log->warn("the weights have no head: the {}-class head is randomly initialized", classes.size());
+
+  auto network = models::create_network(manifest.arch, {static_cast<int64_t>(classes.size()), o.in_channels});
+  io::LoadWeightsOptions load;
+  load.origin = o.weights;
+  load.skip_head = head_classes == 0;
+  const io::LoadWeightsReport report = io::load_weights_into(*network, tensors, load);
+  if (report.adapted_input) context.log->info("first convolution adapted from RGB to {} channels", o.in_channels);
+
+  io::ModelMetadata metadata;
+  metadata.arch = manifest.arch;
+  metadata.classes = classes;
+  metadata.input_size = o.input_size > 0 ? o.input_size : manifest.input_size;
+  metadata.in_channels = o.in_channels;
+  metadata.mean = per_channel(mean, o.in_channels);
+  metadata.std = per_channel(std, o.in_channels);
+  metadata.training = {{"source", "imported"}, {"imported", source}};
+  const std::string out = o.out.empty() ? manifest.arch + "-imagenet.safetensors" : o.out;
+  network->eval();
+  io::save_model_file(out, *network, metadata);
+  context.log->info("imported {} tensors into {} ({} classes)", report.loaded, out, classes.size());
+  std::cout << out << "\n";
+  return 0;
+}
+
+std::string human_size(uint64_t bytes) {
+  std::ostringstream text;
+  text << std::fixed << std::setprecision(1) << bytes / 1e6 << " MB";
+  return text.str();
+}
+
+int run_list(const ListOptions& o) {
+  std::vector<fs::path> dirs;
+  for (const auto& dir : o.dirs) dirs.emplace_back(dir);
+  if (dirs.empty()) {
+    dirs.emplace_back("weights");
+    if (const char* env = std::getenv("SATX_WEIGHTS_DIR"); env && *env) dirs.emplace_back(env);
+  }
+  std::ostream& out = std::cout;
+  for (const auto& m : models::manifests()) {
+    out << m.arch;
+    if (!m.aliases.empty()) {
+      out << " (aliases:";
+      for (const auto& alias : m.aliases) out << " " << alias;
+      out << ")";
+    }
+    out << "\n  " << m.description << "\n";
+    out << "  input " << m.input_size << "x" << m.input_size << ", feature dim " << m.feature_dim << ", "
+        << m.imagenet_parameters << " parameters with the ImageNet head, head '" << m.head << "'\n";
+    for (const auto& w : m.weights) {
+      out << "  - " << w.name << "  [" << w.format << ", " << w.layout << "]";
+      if (w.size) out << "  " << human_size(*w.size);
+      out << "\n";
+      if (!w.url.empty()) out << "      url     " << w.url << "\n";
+      if (!w.sha256.empty()) out << "      sha256  " << w.sha256 << (w.sha256.size() < 64 ? " (published prefix)" : "") << "\n";
+      if (!w.note.empty()) out << "      note    " << w.note << "\n";
+      for (const auto& dir : dirs) {
+        const fs::path candidate = dir / w.name;
+        if (!fs::is_regular_file(candidate)) continue;
+        std::string check = "sha256 not published";
+        if (!w.sha256.empty()) {
+          const std::string digest = io::sha256_file(candidate);
+          check = digest.compare(0, w.sha256.size(), w.sha256) == 0 ? "sha256 ok" : "sha256 MISMATCH";
+        }
+        out << "      local   " << candidate.string() << " (" << check << ")\n";
+      }
+    }
+  }
+  out << "\nLocal folders searched:";
+  for (const auto& dir : dirs) out << " " << dir.string();
+  out << "\nDownload with scripts/fetch-weights.sh; import with `satx weights import -arch=A -weights=FILE`.\n";
+  return 0;
+}
+
+}  // namespace
+
+void setup_weights(CLI::App& command, Run& run) {
+  auto import_options = std::make_shared<ImportOptions>();
+  auto list_options = std::make_shared<ListOptions>();
+  auto common = std::make_shared<CommonOptions>();
+  command.require_subcommand(1);
+
+  CLI::App* import = command.add_subcommand(
+      "import", "Build a satx model file from ImageNet weights (.pth, .safetensors, Keras .h5)");
+  auto& i = *import_options;
+  import->add_option("--arch,--model,-m", i.arch, "Backbone the weights are for: xception, mobilenetv2, resnet50")
+      ->required()->group("Weights");
+  import->add_option("--weights,-w", i.weights, "Weights file: torchvision/timm .pth, .safetensors or Keras .h5")
+      ->required()->group("Weights");
+  import->add_option("--labels", i.labels, "Class names, one per line in logit order (default class_0..class_N)")
+      ->group("Weights");
+  import->add_option("--out,-o", i.out, "Model file to write (default <arch>-imagenet.safetensors)")->group("Output");
+  import->add_option("--input-size", i.input_size, "Input size to record; 0 = the arch's default")->group("Output");
+  import->add_option("--in-channels", i.in_channels, "Input channels; != 3 adapts the first convolution")->group("Output");
+  add_common_options(*import, *common);
+
+  CLI::App* list = command.add_subcommand("list", "Show each backbone's published weight files and which are present");
+  list->add_option("--dir", list_options->dirs, "Folder to look for weight files in (repeatable; default ./weights and $SATX_WEIGHTS_DIR)");
+
+  run = [import, list, import_options, list_options, common] {
+    if (import->parsed()) return run_import(*import_options, *common);
+    if (list->parsed()) return run_list(*list_options);
+    throw_usage("'satx weights' needs a subcommand: import or list");
+  };
 }
 
 }  // namespace satx::cli

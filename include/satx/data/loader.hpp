@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <torch/types.h>
@@ -20,7 +21,13 @@ struct BadFile {
   std::string reason;
 };
 
-/// One batch. Tiles that failed to decode are left out of `images` and listed in `failed`.
+/// Writes `files` as an errors file: one `path<TAB>reason` line each (tabs and newlines in a
+/// reason become spaces), written atomically. Throws Runtime naming `path`.
+void write_bad_files(const std::string& path, const std::vector<BadFile>& files);
+
+/// One batch. Tiles that failed to decode are left out of `images` and listed in `failed`
+/// (a known-bad tile is listed again in later epochs, but decoded and logged only once).
+/// `images` has 0 rows when every tile of the batch failed.
 struct Batch {
   torch::Tensor images;        ///< uint8 [n, C, H, W] (pinned on CUDA runs)
   torch::Tensor labels;        ///< int64 [n]
@@ -32,8 +39,9 @@ struct Batch {
 struct LoaderOptions {
   int batch_size = 64;
   /// Square size every tile is brought to on the CPU (INTER_AREA); 0 = keep the decoded size
-  /// (all tiles must then share one size).
+  /// (all tiles must then share the first readable tile's size; others count as bad).
   int tile_size = 0;
+  /// Channels per tile, by the rules of io::DecodeOptions::channels.
   int channels = 3;
   bool shuffle = false;
   bool drop_last = false;
@@ -44,12 +52,17 @@ struct LoaderOptions {
   bool strict = false;
   /// Batches decoded ahead of the consumer.
   int prefetch = 2;
-  /// Pin batches (for asynchronous host-to-device copies on CUDA).
+  /// Pin batches (for asynchronous host-to-device copies on CUDA); ignored without CUDA.
   bool pin_memory = false;
+  /// Larger images are refused (or, for JPEG, reduced while decoding): io::DecodeOptions.
+  int64_t max_pixels = 8192LL * 8192LL;
 };
 
-/// Decodes `paths` (with `labels`, or -1 when unlabelled) into batches on a thread pool of
-/// `context.threads` workers. Epoch e is shuffled with seed (context.seed, e).
+/// Decodes `paths` (with `labels`, or -1 when unlabelled: pass an empty vector) into batches on
+/// a thread pool of `context.threads` workers, `prefetch` batches ahead on a background thread
+/// (0: decode inside next()). Batches come in epoch order; epoch e is shuffled with seed
+/// (context.seed, e) by a portable Fisher-Yates over std::mt19937_64, so orders match across
+/// platforms. Throws Usage for invalid options.
 class TileLoader {
  public:
   TileLoader(std::vector<std::string> paths, std::vector<int64_t> labels, LoaderOptions options, const Context& context);
@@ -67,8 +80,10 @@ class TileLoader {
   size_t size() const;
   /// Every bad tile seen so far (each listed once).
   std::vector<BadFile> bad_files() const;
-  /// Whether decoded tiles are being kept in RAM.
+  /// Whether decoded tiles are being kept in RAM (decided at the first epoch).
   bool caching() const;
+  /// Tile height and width (known after the first start_epoch; 0 while unknown).
+  std::pair<int, int> tile_shape() const;
 
  private:
   struct State;

@@ -43,7 +43,18 @@ class Network : public torch::nn::Module {
   virtual int64_t num_classes() const = 0;
   /// Input channels of the first convolution.
   virtual int64_t in_channels() const = 0;
+  /// State-dict name of the first convolution's weight ("conv1.weight", "features.0.0.weight"),
+  /// the tensor adapt_input_channels rewrites when loading RGB weights into a C != 3 network.
+  virtual std::string input_conv_weight() const = 0;
 };
+
+/// One state-dict entry: a parameter or buffer under its dotted name.
+using NamedTensor = std::pair<std::string, torch::Tensor>;
+
+/// Parameters and buffers in PyTorch's state_dict order (each module's own parameters, then
+/// its own buffers, then its children in registration order), the order the published files
+/// and ../golden list. Entries share storage with the module.
+std::vector<NamedTensor> state_entries(const torch::nn::Module& module);
 
 /// Builds `arch` (name or alias; Usage error naming it when unknown) with random weights.
 std::shared_ptr<Network> create_network(const std::string& arch, const NetworkOptions& options = {});

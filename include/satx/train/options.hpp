@@ -4,6 +4,10 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
+#include "satx/train/progress.hpp"
+
 namespace satx::train {
 
 /// Everything `satx train` can be told. Defaults are the recipe a user need not tune.
@@ -23,11 +27,17 @@ struct TrainOptions {
   // Phase 1: frozen backbone, new head
   int head_epochs = 2;
   double head_lr = 1e-3;
+  bool head_cache = true;             ///< phase 1 trains on pooled features computed once (no augmentation)
   // Phase 2: the whole network
   int epochs = 5;
   double lr = 1e-3;
   bool train_bn = false;              ///< train BatchNorm statistics in phase 2
   double lr_decay_per_stage = 1.0;    ///< each earlier stage's rate times this (1 = same rate)
+  int freeze_stages = 0;              ///< phase 2 keeps this many leading stages frozen (saves their backward pass)
+
+  // satx finetune: start from a satx model file instead of ImageNet weights
+  std::string from;                   ///< model file to continue training (finetune)
+  bool new_head = false;              ///< finetune: a different class list gets a new head
 
   // Optimization
   int batch = 64;
@@ -37,8 +47,10 @@ struct TrainOptions {
   double weight_decay = 1e-4;
   std::string schedule = "cosine";    ///< cosine, onecycle, step, plateau, constant
   double warmup_epochs = 0.3;
+  double min_lr_ratio = 0.0;          ///< cosine/onecycle end at peak * this
   double step_gamma = 0.1;
   int step_every = 3;
+  int plateau_patience = 1;           ///< plateau schedule: epochs without improvement before decaying
   double clip_grad = 0.0;             ///< max gradient norm; 0 = off
   double label_smoothing = 0.1;
   std::string class_weights = "none"; ///< none, auto, or comma-separated per-class weights
@@ -62,8 +74,26 @@ struct TrainOptions {
   std::string amp = "auto";           ///< bf16, fp16, off; auto = bf16 where supported
   bool channels_last = true;
 
+  // Learning-rate range test (`satx lr-find`, `train -lr-find`)
+  bool lr_find = false;               ///< run the range test instead of training
+  double lr_find_min = 1e-7;
+  double lr_find_max = 1.0;
+  int lr_find_steps = 100;
+
   // Reporting
   int log_every = 50;                 ///< steps between plain progress lines when not on a terminal
+  /// Receives progress events (the CLI draws bars from them); may be empty.
+  ProgressCallback on_progress;
 };
+
+/// Every option as JSON (config.json); the progress callback is left out.
+nlohmann::json to_json(const TrainOptions& options);
+
+/// Reads options written by to_json; keys it lacks keep their defaults. BadData naming `origin`
+/// for a value of the wrong type.
+TrainOptions train_options_from_json(const nlohmann::json& json, const std::string& origin);
+
+/// Checks values that need no data or model (ranges, names); Usage error naming the option.
+void validate(const TrainOptions& options);
 
 }  // namespace satx::train

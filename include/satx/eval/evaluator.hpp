@@ -1,0 +1,59 @@
+#pragma once
+/// Scoring a labelled dataset with a model: the data side of `satx eval`.
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "satx/core/context.hpp"
+#include "satx/data/dataset.hpp"
+#include "satx/data/loader.hpp"
+#include "satx/eval/metrics.hpp"
+#include "satx/predict/inference.hpp"
+#include "satx/predict/scorer.hpp"
+
+namespace satx::eval {
+
+/// How to evaluate.
+struct EvalOptions {
+  /// Top-k accuracy: -1 = 5 when the model has more than 5 classes, else off; 0 = off.
+  int topk = -1;
+  /// Binary models: the decision threshold; unset = the model's stored one (argmax without).
+  std::optional<double> threshold;
+  predict::ScorerOptions scorer;
+};
+
+/// A tile the model got wrong.
+struct Misclassified {
+  std::string path;
+  int64_t truth = 0;
+  int64_t predicted = 0;
+  float score = 0;        ///< probability of the predicted class
+  float truth_score = 0;  ///< probability of the true class
+};
+
+/// Progress: tiles handled so far of the total.
+using EvalProgress = std::function<void(int64_t done, int64_t total)>;
+
+/// What an evaluation produced.
+struct EvalResult {
+  Report report;
+  std::vector<Misclassified> misclassified;  ///< in dataset order
+  std::vector<data::BadFile> failed;         ///< tiles left out because they could not be read
+  std::vector<float> positive_scores;        ///< binary models: p(class 1) per scored tile
+  std::vector<uint8_t> positive_labels;      ///< binary models: 1 when the tile is of class 1
+  double seconds = 0;
+};
+
+/// The top-k EvalOptions::topk asks for with `classes` classes.
+int resolve_topk(int topk, size_t classes);
+
+/// Scores every sample of `dataset` (labels already in the model's class order, see
+/// data::relabel) and accumulates the metrics. Unreadable tiles are left out and listed
+/// (BadData with options.scorer.strict).
+EvalResult evaluate(predict::InferenceEngine& engine, const data::Dataset& dataset, const EvalOptions& options,
+                    const Context& context, const EvalProgress& on_progress = {});
+
+}  // namespace satx::eval

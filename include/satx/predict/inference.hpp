@@ -1,0 +1,59 @@
+#pragma once
+/// Running a loaded model for inference: preprocessing, precision and memory format, test-time
+/// augmentation, probabilities and the label decision. Shared by `eval` and `predict`, so both
+/// score a tile identically.
+
+#include <optional>
+#include <string>
+
+#include <torch/types.h>
+
+#include "satx/io/model_file.hpp"
+#include "satx/predict/preprocess.hpp"
+
+namespace satx::predict {
+
+/// How to run the network.
+struct InferenceOptions {
+  /// "auto" (float16 on CUDA, float32 on CPU), "float32", "float16" or "bfloat16".
+  std::string precision = "auto";
+  /// Channels-last activations: oneDNN's fast path on CPU (about 2x for MobileNetV2's
+  /// depthwise convolutions) and tensor cores on CUDA.
+  bool channels_last = true;
+  /// Average the class probabilities of the 8 dihedral views (flips and 90-degree rotations).
+  bool tta = false;
+};
+
+/// A model ready to score batches. Converts the network in place (dtype, memory format), so
+/// the LoadedModel handed in should not be trained afterwards.
+class InferenceEngine {
+ public:
+  /// Usage error naming the value for an unknown precision or float16 on CPU.
+  InferenceEngine(io::LoadedModel model, torch::Device device, InferenceOptions options = {});
+  /// Class probabilities, float32 on the CPU, [n, classes], for uint8 [n, C, H, W] tiles.
+  torch::Tensor probabilities(const torch::Tensor& images);
+  const io::ModelMetadata& metadata() const { return model_.metadata; }
+  torch::Device device() const { return device_; }
+  torch::ScalarType dtype() const { return dtype_; }
+
+ private:
+  io::LoadedModel model_;
+  torch::Device device_;
+  InferenceOptions options_;
+  torch::ScalarType dtype_ = torch::kFloat;
+  Preprocessor preprocess_;
+};
+
+/// The dtype a precision name means on `device` ("auto": float16 on CUDA, else float32).
+torch::ScalarType resolve_precision(const std::string& precision, torch::Device device);
+
+/// View `k` (0..7) of the dihedral group of a square NCHW batch: k % 4 quarter turns,
+/// mirrored left-right first when k >= 4. View 0 is the input itself.
+torch::Tensor dihedral_view(const torch::Tensor& images, int k);
+
+/// Labels for probabilities [n, classes]: for two classes with a threshold, class 1 (the
+/// positive class) when its probability >= threshold, else 0; otherwise the most probable
+/// class (the lowest index on ties). int64 [n].
+torch::Tensor decide_labels(const torch::Tensor& probabilities, std::optional<double> threshold);
+
+}  // namespace satx::predict

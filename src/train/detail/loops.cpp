@@ -1,0 +1,123 @@
+#include "train/detail/loops.hpp"
+
+#include <torch/torch.h>
+
+namespace satx::train::detail {
+
+torch::Tensor soft_cross_entropy(const torch::Tensor& logits, const torch::Tensor& targets, double smoothing,
+                                 const torch::Tensor& class_weights) {
+  const int64_t classes = logits.size(1);
+  const auto log_probabilities = torch::log_softmax(logits.to(torch::kFloat), 1);
+  auto smoothed = smoothing > 0 ? targets * (1.0 - smoothing) + smoothing / static_cast<double>(classes) : targets;
+  const auto per_sample = -(smoothed * log_probabilities).sum(1);
+  if (!class_weights.defined()) return per_sample.mean();
+  // A mixed sample weighs as the mix of its classes' weights (PyTorch's weighted mean otherwise).
+  const auto weights = (targets * class_weights.view({1, -1})).sum(1);
+  return (per_sample * weights).sum() / weights.sum().clamp_min(1e-12);
+}
+
+void freeze_batchnorm(torch::nn::Module& module) {
+  for (const auto& child : module.modules(/*include_self=*/true)) {
+    if (child->as<torch::nn::BatchNorm2d>() || child->as<torch::nn::BatchNorm1d>()) child->eval();
+  }
+}
+
+void train_step(StepContext& c, const std::function<torch::Tensor(const torch::Tensor&)>& forward,
+                const torch::Tensor& inputs, const torch::Tensor& targets, int64_t step, EpochStats& stats) {
+  const double factor = c.schedule->factor(step);
+  set_learning_rates(*c.optimizer, *c.groups, c.peak_lr, factor);
+  c.optimizer->zero_grad();
+  torch::Tensor logits;
+  {
+    AutocastScope autocast(c.amp);
+    logits = forward(inputs);
+  }
+  const auto loss = soft_cross_entropy(logits, targets, c.label_smoothing, c.class_weights);
+  (c.scaler ? c.scaler->scale(loss) : loss).backward();
+
+  std::vector<torch::Tensor> parameters;
+  for (const auto& group : *c.groups)
+    parameters.insert(parameters.end(), group.parameters.begin(), group.parameters.end());
+  const bool finite = !c.scaler || c.scaler->unscale_and_check(parameters);
+  if (finite) {
+    if (c.clip_grad > 0) torch::nn::utils::clip_grad_norm_(parameters, c.clip_grad);
+    c.optimizer->step();
+  }
+
+  const int64_t n = inputs.size(0);
+  stats.loss_sum += loss.item<double>() * n;
+  stats.correct += logits.argmax(1).eq(targets.argmax(1)).sum().item<double>();
+  stats.samples += n;
+  stats.steps += 1;
+  stats.lr = c.peak_lr * factor * (c.groups->empty() ? 1.0 : c.groups->back().lr_scale);
+}
+
+std::pair<torch::Tensor, torch::Tensor> prepare_train_batch(const TrainInput& input, const data::Batch& batch,
+                                                            int64_t epoch, int64_t step) {
+  const auto images = batch.images.to(input.device, /*non_blocking=*/true).to(torch::kFloat).div_(255.0);
+  AugmentOptions options = input.augment_options;
+  options.output_size = input.input_size;
+  if (!input.augment) {
+    options.dihedral = false;
+    options.crop_scale = 1.0;
+    options.jitter = 0.0;
+    options.mixup = options.cutmix = 0.0;
+  }
+  auto augmented = augment_batch(images, batch.labels, input.num_classes, options, batch_seed(input.seed, epoch, step));
+  const auto channels = static_cast<int64_t>(input.mean.size());
+  const auto mean = torch::tensor(input.mean).view({1, channels, 1, 1}).to(input.device);
+  const auto stdev = torch::tensor(input.std).view({1, channels, 1, 1}).to(input.device);
+  auto x = (augmented.images - mean) / stdev;
+  if (input.channels_last) x = x.contiguous(torch::MemoryFormat::ChannelsLast);
+  return {x, augmented.targets};
+}
+
+Predictions predict_loader(models::Network& network, data::TileLoader& loader, const predict::Preprocessor& preprocess,
+                           std::optional<torch::ScalarType> amp, const std::function<void(int64_t, int64_t)>& on_batch) {
+  network.eval();
+  torch::NoGradGuard no_grad;
+  std::vector<torch::Tensor> logits, labels;
+  loader.start_epoch(0);
+  const auto total = static_cast<int64_t>(loader.batches_per_epoch());
+  int64_t done = 0;
+  while (auto batch = loader.next()) {
+    if (batch->labels.numel() > 0) {
+      torch::Tensor out;
+      {
+        AutocastScope autocast(amp);
+        out = network.forward(preprocess(batch->images));
+      }
+      logits.push_back(out.to(torch::kCPU, torch::kFloat));
+      labels.push_back(batch->labels.to(torch::kCPU));
+    }
+    if (on_batch) on_batch(++done, total);
+  }
+  if (logits.empty()) return {torch::zeros({0, network.num_classes()}), torch::zeros({0}, torch::kLong)};
+  return {torch::cat(logits), torch::cat(labels)};
+}
+
+FeatureSet cache_features(models::Network& network, data::TileLoader& loader, const predict::Preprocessor& preprocess,
+                          std::optional<torch::ScalarType> amp, const std::function<void(int64_t, int64_t)>& on_batch) {
+  network.eval();
+  torch::NoGradGuard no_grad;
+  std::vector<torch::Tensor> features, labels;
+  loader.start_epoch(0);
+  const auto total = static_cast<int64_t>(loader.batches_per_epoch());
+  int64_t done = 0;
+  while (auto batch = loader.next()) {
+    if (batch->labels.numel() > 0) {
+      torch::Tensor out;
+      {
+        AutocastScope autocast(amp);
+        out = network.forward_features(preprocess(batch->images));
+      }
+      features.push_back(out.to(torch::kFloat));
+      labels.push_back(batch->labels.to(out.device()));
+    }
+    if (on_batch) on_batch(++done, total);
+  }
+  if (features.empty()) return {};
+  return {torch::cat(features), torch::cat(labels)};
+}
+
+}  // namespace satx::train::detail

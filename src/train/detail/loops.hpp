@@ -1,0 +1,96 @@
+#pragma once
+// The inner loops of training: one optimizer step, an epoch over a loader or over cached
+// features, validation, and pooled-feature caching. The Trainer (trainer.cpp) sequences them.
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <torch/optim/optimizer.h>
+#include <torch/types.h>
+
+#include "satx/data/loader.hpp"
+#include "satx/models/network.hpp"
+#include "satx/predict/preprocess.hpp"
+#include "satx/train/augment.hpp"
+#include "satx/train/optimizer.hpp"
+#include "satx/train/progress.hpp"
+#include "satx/train/schedule.hpp"
+#include "train/detail/autocast.hpp"
+
+namespace satx::train::detail {
+
+// Cross-entropy against soft targets [N, K] with label smoothing; with `class_weights` [K]
+// (may be undefined) each sample counts by its target's weight and the mean is over weights.
+torch::Tensor soft_cross_entropy(const torch::Tensor& logits, const torch::Tensor& targets, double smoothing,
+                                 const torch::Tensor& class_weights);
+
+// Puts every BatchNorm of `module` in inference mode (running statistics used, not updated).
+void freeze_batchnorm(torch::nn::Module& module);
+
+// Everything a training step needs besides the batch.
+struct StepContext {
+  models::Network* network = nullptr;
+  torch::optim::Optimizer* optimizer = nullptr;
+  const std::vector<ParameterGroup>* groups = nullptr;
+  const LrSchedule* schedule = nullptr;
+  double peak_lr = 1e-3;
+  double clip_grad = 0;
+  double label_smoothing = 0;
+  torch::Tensor class_weights;  // [K] on the device, or undefined
+  std::optional<torch::ScalarType> amp;
+  LossScaler* scaler = nullptr;
+};
+
+// Running training statistics of an epoch.
+struct EpochStats {
+  double loss_sum = 0;
+  double correct = 0;
+  int64_t samples = 0;
+  int64_t steps = 0;
+  double lr = 0;  // rate of the last step (group 0, i.e. scale 1 when stages share one rate)
+  double loss() const { return samples ? loss_sum / samples : 0; }
+  double accuracy() const { return samples ? correct / samples : 0; }
+};
+
+// One optimizer step at schedule step `step` on `inputs` (already normalized; features for the
+// head phase) with `targets` [N, K] soft; `forward` maps inputs to logits.
+void train_step(StepContext& context, const std::function<torch::Tensor(const torch::Tensor&)>& forward,
+                const torch::Tensor& inputs, const torch::Tensor& targets, int64_t step, EpochStats& stats);
+
+// Device-side input preparation for training batches.
+struct TrainInput {
+  torch::Device device = torch::kCPU;
+  int64_t input_size = 224;
+  std::vector<float> mean, std;
+  bool channels_last = false;
+  bool augment = true;
+  AugmentOptions augment_options;
+  int64_t num_classes = 2;
+  uint64_t seed = 0;
+};
+
+// uint8 batch -> (normalized float input, soft targets), augmented with seed (seed, epoch, step).
+std::pair<torch::Tensor, torch::Tensor> prepare_train_batch(const TrainInput& input, const data::Batch& batch,
+                                                            int64_t epoch, int64_t step);
+
+// Logits of every tile of `loader` (epoch 0 order; unshuffled loaders give file order) with
+// their labels, in eval mode, on the CPU.
+struct Predictions {
+  torch::Tensor logits;  // float [N, K]
+  torch::Tensor labels;  // int64 [N]
+};
+Predictions predict_loader(models::Network& network, data::TileLoader& loader, const predict::Preprocessor& preprocess,
+                           std::optional<torch::ScalarType> amp, const std::function<void(int64_t, int64_t)>& on_batch);
+
+// Pooled features of every tile of `loader` (eval mode), on the device, with labels.
+struct FeatureSet {
+  torch::Tensor features;  // float [N, D]
+  torch::Tensor labels;    // int64 [N]
+};
+FeatureSet cache_features(models::Network& network, data::TileLoader& loader, const predict::Preprocessor& preprocess,
+                          std::optional<torch::ScalarType> amp, const std::function<void(int64_t, int64_t)>& on_batch);
+
+}  // namespace satx::train::detail

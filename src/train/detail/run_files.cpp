@@ -1,0 +1,67 @@
+#include "train/detail/run_files.hpp"
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <unistd.h>
+
+#include "satx/core/error.hpp"
+#include "satx/core/files.hpp"
+
+namespace fs = std::filesystem;
+
+namespace satx::train::detail {
+
+RunFiles::RunFiles(fs::path dir) : dir_(std::move(dir)) {
+  std::error_code ec;
+  fs::create_directories(dir_, ec);
+  if (ec) throw_runtime("creating run directory " + dir_.string() + ": " + ec.message());
+}
+
+void RunFiles::write_config(const nlohmann::json& config) const {
+  write_file_atomic(path("config.json"), config.dump(2) + "\n");
+}
+
+nlohmann::json RunFiles::read_config() const {
+  const auto file = path("config.json");
+  try {
+    return nlohmann::json::parse(read_file(file));
+  } catch (const nlohmann::json::exception& e) {
+    throw_bad_data("reading " + file.string() + ": " + e.what());
+  }
+}
+
+void RunFiles::write_classes(const std::vector<std::string>& classes) const {
+  std::string text;
+  for (const auto& name : classes) text += name + "\n";
+  write_file_atomic(path("classes.txt"), text);
+}
+
+void RunFiles::rewrite_metrics(const std::vector<nlohmann::json>& lines) const {
+  std::string text;
+  for (const auto& line : lines) text += line.dump() + "\n";
+  write_file_atomic(path("metrics.jsonl"), text);
+}
+
+void RunFiles::append_metrics(const nlohmann::json& line) const {
+  const auto file = path("metrics.jsonl");
+  std::FILE* out = std::fopen(file.c_str(), "ab");
+  if (!out) throw_runtime("writing " + file.string() + ": " + std::strerror(errno));
+  const std::string text = line.dump() + "\n";
+  const bool ok = std::fwrite(text.data(), 1, text.size(), out) == text.size() && std::fflush(out) == 0 &&
+                  ::fsync(fileno(out)) == 0;
+  std::fclose(out);
+  if (!ok) throw_runtime("writing " + file.string() + ": " + std::strerror(errno));
+}
+
+void RunFiles::add_scalars(const nlohmann::json& line, int64_t step) {
+  if (!events_) events_ = std::make_unique<EventWriter>(dir_);
+  const std::string phase = line.value("phase", "run");
+  for (const auto& [key, value] : line.items()) {
+    if (!value.is_number() || key == "epoch" || key == "epochs" || key == "global_epoch") continue;
+    events_->add_scalar(phase + "/" + key, value.get<double>(), step);
+  }
+  events_->flush();
+}
+
+}  // namespace satx::train::detail

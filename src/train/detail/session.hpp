@@ -1,0 +1,96 @@
+#pragma once
+// Everything one training run holds: data, loaders, network, optimizer and the epoch loops,
+// set up from TrainOptions (a fresh run) or from a run's config.json (a resume).
+
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+#include <spdlog/logger.h>
+
+#include "satx/core/context.hpp"
+#include "satx/data/dataset.hpp"
+#include "satx/data/loader.hpp"
+#include "satx/models/network.hpp"
+#include "satx/predict/preprocess.hpp"
+#include "satx/train/options.hpp"
+#include "satx/train/schedule.hpp"
+#include "train/detail/loops.hpp"
+#include "train/detail/run_files.hpp"
+
+namespace satx::train::detail {
+
+class Session {
+ public:
+  // `saved_config` (config.json of the run being resumed) fixes classes, normalization and
+  // input size; the network's tensors then come from state.pt, not from weights files.
+  Session(const TrainOptions& options, const Context& context, const nlohmann::json* saved_config);
+  ~Session();
+
+  // config.json: every option and every value resolved from data, model and weights.
+  nlohmann::json config() const;
+  const std::vector<std::string>& classes() const { return classes_; }
+  models::Network& network() { return *network_; }
+  torch::optim::Optimizer& optimizer() { return *optimizer_; }
+  spdlog::logger& log() const { return *context_.log; }
+  void emit(const ProgressEvent& event) const;
+
+  // Freezes/unfreezes parameters for `phase` ("head" or "full"), builds its optimizer, and for
+  // the head phase with head_cache computes the pooled features of train and valid once.
+  void begin_phase(const std::string& phase);
+  void end_phase(const std::string& phase);
+  int64_t steps_per_epoch(const std::string& phase) const;
+
+  EpochStats train_epoch(const std::string& phase, int epoch, int epochs, int global_epoch, const LrSchedule& schedule,
+                         double peak_lr);
+  // val_loss, val_accuracy, val_macro_f1 (and val_auc for two classes).
+  nlohmann::json validate(const std::string& phase);
+  // Writes the network as a satx model file whose training summary includes `line`.
+  void save_model(const std::filesystem::path& path, const nlohmann::json& line, const std::string& kind);
+  // Scores the test split with the model file at `model_path`: test_loss, test_accuracy, ...
+  nlohmann::json test(const std::filesystem::path& model_path);
+
+  // For lr-find: one training step at an explicit rate on the next training batch.
+  double lr_find_step(double lr, int64_t step);
+
+ private:
+  void load_data(const nlohmann::json* saved_config);
+  void build_network(const nlohmann::json* saved_config);
+  void build_loaders();
+  void set_class_weights();
+  std::unique_ptr<data::TileLoader> make_loader(const data::Dataset& dataset, bool shuffle) const;
+  nlohmann::json metrics_json(const Predictions& predictions, const std::string& prefix) const;
+  bool cached_head(const std::string& phase) const { return phase == "head" && options_.head_cache; }
+  void stage_progress(const std::string& label, int64_t done, int64_t total, double seconds) const;
+
+  TrainOptions options_;
+  Context context_;
+  std::vector<std::string> classes_;
+  data::Dataset train_set_, valid_set_, test_set_;
+  bool has_test_ = false;
+  std::shared_ptr<models::Network> network_;
+  std::string arch_;
+  int input_size_ = 224;
+  int loader_size_ = 224;
+  std::vector<float> mean_, std_;
+  nlohmann::json weights_info_ = nlohmann::json::object();
+  std::optional<torch::ScalarType> amp_;
+  torch::Tensor class_weights_;
+  std::unique_ptr<data::TileLoader> train_loader_, valid_loader_;
+  std::unique_ptr<predict::Preprocessor> preprocess_;
+  TrainInput train_input_;
+
+  // Per phase
+  std::vector<ParameterGroup> groups_;
+  std::unique_ptr<torch::optim::Optimizer> optimizer_;
+  std::unique_ptr<LossScaler> scaler_;
+  FeatureSet train_features_, valid_features_;
+  // lr-find's position in the training stream
+  int64_t lr_find_epoch_ = 0;
+  bool lr_find_started_ = false;
+};
+
+}  // namespace satx::train::detail
