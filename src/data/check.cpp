@@ -1,6 +1,7 @@
 #include "satx/data/check.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <map>
 #include <set>
@@ -148,9 +149,12 @@ CheckReport check_dataset(const std::vector<std::string>& folders, const CheckOp
         smallest = std::min(smallest, count);
       }
     split.imbalance = largest > 0 ? double(largest) / double(smallest) : 0;
-    if (split.imbalance > options.imbalance_warning)
-      report.warnings.push_back("classes in " + name + " are imbalanced: the largest has " +
-                                std::to_string(split.imbalance).substr(0, 5) + " times the images of the smallest");
+    if (split.imbalance > options.imbalance_warning) {
+      char ratio[32];
+      std::snprintf(ratio, sizeof ratio, "%.1f", split.imbalance);
+      report.warnings.push_back("classes in " + name + " are imbalanced: the largest has " + ratio +
+                                " times the images of the smallest");
+    }
     if (dataset.samples.empty()) report.errors.push_back("split " + name + " (" + root + ") has no images");
     for (const std::string& warning : dataset.warnings) report.warnings.push_back(warning);
     for (Sample& sample : dataset.samples)

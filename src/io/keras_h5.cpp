@@ -53,10 +53,12 @@ std::vector<std::string> string_attribute(hid_t object, const char* name, const 
   Handle attribute(H5Aopen(object, name, H5P_DEFAULT), H5Aclose);
   Handle type(H5Aget_type(attribute.get()), H5Tclose);
   Handle space(H5Aget_space(attribute.get()), H5Sclose);
-  if (!attribute.valid() || !type.valid() || !space.valid() || H5Tget_class(type.get()) != H5T_STRING)
-    throw_bad_data(where + ": attribute '" + name + "' is not a string array");
+  if (!attribute.valid() || !type.valid() || !space.valid())
+    throw_bad_data(where + ": cannot read attribute '" + name + "'");
+  // Keras stores a weightless layer's empty list as an empty float array, not strings.
   const hssize_t points = H5Sget_simple_extent_npoints(space.get());
   if (points <= 0) return {};
+  if (H5Tget_class(type.get()) != H5T_STRING) throw_bad_data(where + ": attribute '" + name + "' is not a string array");
   const auto count = static_cast<hsize_t>(points);
   if (count > kMaxStrings) throw_bad_data(where + ": attribute '" + name + "' is implausibly long");
   std::vector<std::string> out;
