@@ -7,10 +7,8 @@
 
 #include "cli.hpp"
 #include "satx/core/files.hpp"
-#include "satx/io/keras_h5.hpp"
 #include "satx/io/model_file.hpp"
 #include "satx/io/weights.hpp"
-#include "satx/models/network.hpp"
 #include "satx/models/registry.hpp"
 
 namespace fs = std::filesystem;
@@ -44,84 +42,24 @@ std::vector<std::string> read_labels(const std::string& path) {
   return labels;
 }
 
-// Per-channel normalization for C channels from an RGB one: each extra band gets the RGB average.
-std::vector<float> per_channel(const std::vector<float>& rgb, int channels) {
-  if (static_cast<int>(rgb.size()) == channels) return rgb;
-  float sum = 0;
-  for (float v : rgb) sum += v;
-  return std::vector<float>(static_cast<size_t>(channels), rgb.empty() ? 0.f : sum / rgb.size());
-}
-
 int run_import(const ImportOptions& o, const CommonOptions& common) {
   Context context = make_cli_context(common);
-  const models::Manifest& manifest = models::find_manifest(o.arch);
-  if (o.in_channels < 1) throw_usage("-in-channels must be at least 1, got " + std::to_string(o.in_channels));
-  if (!fs::is_regular_file(o.weights)) throw_usage("-weights " + o.weights + ": no such file");
-
-  const io::WeightsFormat format = io::detect_weights_format(o.weights);
-  io::TensorList tensors;
-  std::vector<float> mean = manifest.mean, std = manifest.std;
-  if (format == io::WeightsFormat::KerasH5) {
-    io::KerasImport imported = io::read_keras_h5(o.weights, manifest.arch);
-    tensors = std::move(imported.tensors);
-    mean = imported.mean;
-    std = imported.std;
-    for (const auto& note : imported.notes) context.log->info("{}", note);
-  } else {
-    tensors = io::read_weights(o.weights, manifest.arch);
+  io::ImportWeightsOptions options;
+  options.arch = o.arch;
+  options.weights = o.weights;
+  if (!o.labels.empty()) {
+    if (!fs::is_regular_file(o.labels)) throw_usage("-labels " + o.labels + ": no such file");
+    options.classes = read_labels(o.labels);
   }
-
-  nlohmann::json source = {{"weights", fs::path(o.weights).filename().string()}, {"format", io::weights_format_name(format)}};
-  const auto identified = io::identify_weights(o.weights);
-  if (identified) {
-    source["sha256"] = identified->sha256;
-    source["manifest_entry"] = identified->file->name;
-    if (identified->manifest->arch != manifest.arch)
-      context.log->warn("{} is listed for {}, not {}", o.weights, identified->manifest->arch, manifest.arch);
-    if (format != io::WeightsFormat::KerasH5) {
-      mean = identified->mean;
-      std = identified->std;
-    }
-    context.log->info("identified {} as {} ({})", o.weights, identified->file->name, identified->file->note);
-  } else {
-    context.log->info("{} is not in the manifests; using {}'s default normalization", o.weights, manifest.arch);
-  }
-
-  // Keep the file's classification head when it has one; its width is the class count.
-  int64_t head_classes = 0;
-  for (const auto& [name, tensor] : tensors)
-    if (name == manifest.head + ".weight" && tensor.dim() == 2) head_classes = tensor.size(0);
-  std::vector<std::string> classes;
-  if (!o.labels.empty()) classes = read_labels(o.labels);
-  if (head_classes > 0 && !classes.empty() && static_cast<int64_t>(classes.size()) != head_classes)
-    throw_usage("-labels " + o.labels + " has " + std::to_string(classes.size()) + " names but the weights' head has " +
-                std::to_string(head_classes) + " classes");
-  if (head_classes == 0 && classes.empty())
-    throw_usage("the weights have no classification head ('" + manifest.head +
-                "'); pass -labels to size a new one, or use them directly with `satx train -weights=`");
-  if (classes.empty())
-    for (int64_t i = 0; i < head_classes; ++i) classes.push_back("class_" + std::to_string(i));
-  if (head_classes == 0) context.log->warn("the weights have no head: the {}-class head is randomly initialized", classes.size());
-
-  auto network = models::create_network(manifest.arch, {static_cast<int64_t>(classes.size()), o.in_channels});
-  io::LoadWeightsOptions load;
-  load.origin = o.weights;
-  load.skip_head = head_classes == 0;
-  const io::LoadWeightsReport report = io::load_weights_into(*network, tensors, load);
-  if (report.adapted_input) context.log->info("first convolution adapted from RGB to {} channels", o.in_channels);
-
-  io::ModelMetadata metadata;
-  metadata.arch = manifest.arch;
-  metadata.classes = classes;
-  metadata.input_size = o.input_size > 0 ? o.input_size : manifest.input_size;
-  metadata.in_channels = o.in_channels;
-  metadata.mean = per_channel(mean, o.in_channels);
-  metadata.std = per_channel(std, o.in_channels);
-  metadata.training = {{"source", "imported"}, {"imported", source}};
-  const std::string out = o.out.empty() ? manifest.arch + "-imagenet.safetensors" : o.out;
-  network->eval();
-  io::save_model_file(out, *network, metadata);
-  context.log->info("imported {} tensors into {} ({} classes)", report.loaded, out, classes.size());
+  options.input_size = o.input_size;
+  options.in_channels = o.in_channels;
+  io::ImportedWeights imported = io::import_weights(options);
+  for (const auto& note : imported.notes) context.log->info("{}", note);
+  const std::string out = o.out.empty() ? imported.metadata.arch + "-imagenet.safetensors" : o.out;
+  io::save_model_file(out, *imported.network, imported.metadata);
+  context.log->info("wrote {}: {}, {} classes, input {}x{}, mean {} std {}", out, imported.metadata.arch,
+                    imported.metadata.classes.size(), imported.metadata.input_size, imported.metadata.input_size,
+                    nlohmann::json(imported.metadata.mean).dump(), nlohmann::json(imported.metadata.std).dump());
   std::cout << out << "\n";
   return 0;
 }

@@ -72,7 +72,8 @@ Dataset discover_dataset(const std::string& root, const DiscoverOptions& options
   if (dataset.classes.empty()) {
     std::string message = "dataset folder " + root + " has no class folders (expected " + root + "/<class>/<image>)";
     if (loose_images > 0)
-      message += "; it holds " + std::to_string(loose_images) + " images directly: put them in one folder per class";
+      message += "; it holds " + std::to_string(loose_images) + (loose_images == 1 ? " image" : " images") +
+                 " directly: put them in one folder per class";
     throw_bad_data(message);
   }
   std::sort(dataset.classes.begin(), dataset.classes.end());

@@ -49,15 +49,23 @@ int stage_of(const Manifest& manifest, const std::string& parameter_name) {
   return best;
 }
 
+namespace {
+
+// Walks children by name rather than with named_modules(), which needs the top module to be
+// owned by a shared_ptr.
+void collect_state(const torch::nn::Module& module, const std::string& prefix, std::vector<NamedTensor>& entries) {
+  for (const auto& parameter : module.named_parameters(/*recurse=*/false))
+    if (parameter.value().defined()) entries.emplace_back(prefix + parameter.key(), parameter.value());
+  for (const auto& buffer : module.named_buffers(/*recurse=*/false))
+    if (buffer.value().defined()) entries.emplace_back(prefix + buffer.key(), buffer.value());
+  for (const auto& child : module.named_children()) collect_state(*child.value(), prefix + child.key() + ".", entries);
+}
+
+}  // namespace
+
 std::vector<NamedTensor> state_entries(const torch::nn::Module& module) {
   std::vector<NamedTensor> entries;
-  for (const auto& item : module.named_modules("", /*include_self=*/true)) {
-    const std::string prefix = item.key().empty() ? "" : item.key() + ".";
-    for (const auto& parameter : item.value()->named_parameters(/*recurse=*/false))
-      if (parameter.value().defined()) entries.emplace_back(prefix + parameter.key(), parameter.value());
-    for (const auto& buffer : item.value()->named_buffers(/*recurse=*/false))
-      if (buffer.value().defined()) entries.emplace_back(prefix + buffer.key(), buffer.value());
-  }
+  collect_state(module, "", entries);
   return entries;
 }
 

@@ -73,6 +73,21 @@ tail += struct.pack("<IIQI", 0x07064b50, 0, zip64_end, 1)
 tail += struct.pack("<IHHHHIIH", 0x06054b50, 0, 0, 0xFFFF, 0xFFFF, 0xFFFFFFFF, 0xFFFFFFFF, 0)
 open(os.path.join(out, "zip64.pth"), "wb").write(body + central + tail)
 
+# Hostile pickles in otherwise valid archives.
+hostile = {
+    "deep": b"\x80\x02" + b")" + b"\x85" * 300000 + b".",                   # 300k nested tuples
+    "memo": b"\x80\x02}j\xff\xff\xff\x7f.",                               # reads a memo slot never written
+    "opcode": b"\x80\x02}\xff.",                                          # no such opcode
+    "short": b"\x80\x02X\xff\xff\xff\x7fab",                              # string longer than the pickle
+    "underflow": b"\x80\x02s.",                                            # SETITEM on an empty stack
+    "view": b"\x80\x02}X\x01\x00\x00\x00wctorch._utils\n_rebuild_tensor_v2\n((X\x07\x00\x00\x00storage"
+            b"ctorch\nFloatStorage\nX\x01\x00\x00\x00kX\x03\x00\x00\x00cpuK\x02tQK\x00K\x05\x85K\x01\x85\x89}tRs.",
+}
+for name, pickle_bytes in hostile.items():
+    with zipfile.ZipFile(os.path.join(out, "hostile_%s.pth" % name), "w") as z:
+        z.writestr("archive/data.pkl", pickle_bytes)
+        z.writestr("archive/data/k", b"\0" * 8)
+
 # One flipped bit inside the first storage's bytes: only a CRC check can notice.
 raw = bytearray(open(os.path.join(out, "module.pth"), "rb").read())
 info = src.getinfo("module/data/0")
@@ -121,7 +136,7 @@ std::vector<double> values_of(const torch::Tensor& tensor) {
   return std::vector<double>(flat.data_ptr<double>(), flat.data_ptr<double>() + flat.numel());
 }
 
-void expect_matches_json(const satx::io::TensorList& tensors, const nlohmann::json& expected) {
+void expect_matches_json(const satx::io::TensorList& tensors, const nlohmann::ordered_json& expected) {
   ASSERT_EQ(tensors.size(), expected.size());
   auto it = expected.begin();
   for (const auto& [name, tensor] : tensors) {
@@ -207,6 +222,14 @@ TEST_F(TorchPth, RefusesTruncatedAndCorruptArchives) {
   EXPECT_EQ(read_code(file("text.pth"), &message), satx::ErrorCode::BadData);
 }
 
+TEST_F(TorchPth, RefusesHostilePicklesWithoutCrashing) {
+  for (const char* name : {"deep", "memo", "opcode", "short", "underflow", "view"}) {
+    std::string message;
+    EXPECT_EQ(read_code(file(std::string("hostile_") + name + ".pth"), &message), satx::ErrorCode::BadData) << name;
+    EXPECT_NE(message.find("hostile_"), std::string::npos) << name << ": " << message;
+  }
+}
+
 TEST(TorchPthShared, MatchesTheSafetensorsTwin) {
   SATX_REQUIRE_SHARED(shared);
   const fs::path pth = shared / "weights" / "mobilenet_v2_imagenet.pth";
@@ -221,5 +244,22 @@ TEST(TorchPthShared, MatchesTheSafetensorsTwin) {
     ASSERT_TRUE(reference.count(name)) << name;
     EXPECT_EQ(tensor.scalar_type(), reference[name].scalar_type()) << name;
     EXPECT_TRUE(torch::equal(tensor, reference[name])) << name;
+  }
+}
+
+TEST_F(TorchPth, ConvertLegacyScriptProducesFilesSatxReads) {
+  const std::string script = std::string(SATX_SOURCE_DIR) + "/scripts/convert-legacy-pth.py";
+  const auto plain = satx::io::read_torch_pth(file("module.pth"));
+  for (const char* out : {"converted.safetensors", "converted.pth"}) {
+    const auto result = satx::testing::run_shell(python_ + " '" + script + "' '" + file("legacy.pth").string() + "' '" +
+                                                 file(out).string() + "'");
+    ASSERT_EQ(result.exit_code, 0) << result.err;
+    const auto converted = std::string(out).find(".pth") != std::string::npos ? satx::io::read_torch_pth(file(out))
+                                                                              : satx::io::read_safetensors(file(out));
+    ASSERT_EQ(converted.size(), plain.size()) << out;
+    for (size_t i = 0; i < plain.size(); ++i) {
+      EXPECT_EQ(converted[i].first, plain[i].first) << out;
+      EXPECT_TRUE(torch::equal(converted[i].second, plain[i].second)) << out << " " << plain[i].first;
+    }
   }
 }

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -79,13 +80,16 @@ inline void fill_by_recipe(torch::nn::Module& module) {
     }
     target.copy_(value);
   };
-  for (const auto& item : module.named_modules("", /*include_self=*/true)) {
-    const bool batch_norm = item.value()->as<torch::nn::BatchNorm2d>() != nullptr;
-    for (auto& parameter : item.value()->named_parameters(/*recurse=*/false))
+  // Recursion over named_children() gives state_dict order without needing a shared_ptr.
+  std::function<void(torch::nn::Module&)> visit = [&](torch::nn::Module& current) {
+    const bool batch_norm = current.as<torch::nn::BatchNorm2d>() != nullptr;
+    for (auto& parameter : current.named_parameters(/*recurse=*/false))
       if (parameter.value().defined()) fill(parameter.key(), parameter.value(), batch_norm);
-    for (auto& buffer : item.value()->named_buffers(/*recurse=*/false))
+    for (auto& buffer : current.named_buffers(/*recurse=*/false))
       if (buffer.value().defined()) fill(buffer.key(), buffer.value(), batch_norm);
-  }
+    for (auto& child : current.named_children()) visit(*child.value());
+  };
+  visit(module);
 }
 
 /// The recipe input: randn({batch, 3, size, size}) after torch::manual_seed(7), on the CPU.

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "satx/io/model_file.hpp"
 #include "satx/io/safetensors.hpp"
 #include "satx/models/network.hpp"
 #include "satx/models/registry.hpp"
@@ -98,5 +99,30 @@ struct IdentifiedWeights {
 /// (at least 8 hex digits, as torch.hub names publish). `digest` may be passed when already
 /// known. nullopt when no entry matches.
 std::optional<IdentifiedWeights> identify_weights(const std::filesystem::path& path, const std::string& digest = "");
+
+/// What `satx weights import` builds a model file from.
+struct ImportWeightsOptions {
+  std::string arch;                  ///< arch name or alias (Usage error when unknown)
+  std::filesystem::path weights;     ///< .pth, .safetensors or Keras .h5
+  /// Class names in logit order. Empty: class_0..class_N-1 from the weights' head. Required
+  /// when the weights have no head (a new one is then initialized randomly).
+  std::vector<std::string> classes;
+  int input_size = 0;                ///< 0: the arch's default
+  int in_channels = 3;               ///< != 3 adapts the first convolution
+};
+
+/// A network filled from a weights file, with the metadata a model file needs.
+struct ImportedWeights {
+  std::shared_ptr<models::Network> network;  ///< eval mode, CPU
+  ModelMetadata metadata;                    ///< normalization from the identified file, else the arch's
+  std::optional<IdentifiedWeights> identified;
+  std::vector<std::string> notes;            ///< things worth telling the user, one line each
+};
+
+/// Reads `options.weights`, keeps its classification head when it has one, identifies the
+/// file against the manifests for its normalization, and loads everything into a new network
+/// (strict: BadData listing any mismatch). Usage errors for class names that do not fit the
+/// head and for a headless file without class names.
+ImportedWeights import_weights(const ImportWeightsOptions& options);
 
 }  // namespace satx::io

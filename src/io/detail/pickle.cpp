@@ -43,6 +43,13 @@ void release(std::vector<Ref> work) {
   }
 }
 
+// An initializer list would keep a second reference alive during release(), defeating it.
+void release_one(Ref value) {
+  std::vector<Ref> work;
+  work.push_back(std::move(value));
+  release(std::move(work));
+}
+
 struct StorageType {
   const char* name;
   torch::ScalarType type;
@@ -411,7 +418,7 @@ Ref Machine::run() {
       case 'b': {  // BUILD: state for __setstate__ (OrderedDict._metadata and the like): ignored
         Ref state = pop();
         top();
-        release({std::move(state)});
+        release_one(std::move(state));
         break;
       }
       case 'Q': {  // BINPERSID
@@ -477,7 +484,7 @@ std::vector<std::pair<std::string, torch::Tensor>> unpickle_state_dict(const uin
     }
   }
   const Kind kind = root->kind;
-  release({std::move(root)});
+  release_one(std::move(root));
   if (tensors.empty())
     throw_bad_data(origin + (kind == Kind::Dict ? ": holds no tensors under any key satx knows (not a state dict?)"
                                                 : ": does not hold a state dict (a pickled module or TorchScript?)"));

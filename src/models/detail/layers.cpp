@@ -37,7 +37,7 @@ void init_linear(torch::nn::LinearImpl& linear, HeadInit head_init) {
 
 void init_backbone(torch::nn::Module& module, HeadInit head_init) {
   torch::NoGradGuard no_grad;
-  for (const auto& child : module.modules(/*include_self=*/true)) {
+  for (const auto& child : module.modules(/*include_self=*/false)) {
     if (auto* conv = child->as<torch::nn::Conv2d>()) {
       torch::nn::init::kaiming_normal_(conv->weight, 0.0, torch::kFanOut, torch::kReLU);
       if (conv->bias.defined()) torch::nn::init::zeros_(conv->bias);

@@ -1,0 +1,62 @@
+#include "tiny_model.hpp"
+
+#include <torch/torch.h>
+
+#include "satx/data/dataset.hpp"
+#include "satx/io/image.hpp"
+#include "satx/io/model_file.hpp"
+#include "satx/models/network.hpp"
+#include "satx/models/registry.hpp"
+#include "satx/predict/preprocess.hpp"
+#include "support/test_support.hpp"
+
+namespace satx::testing {
+
+void write_tiny_model(const std::filesystem::path& model, const std::filesystem::path& data,
+                      const std::vector<std::string>& classes, int per_class, int size, bool fit_head) {
+  make_tiny_dataset(data, classes, per_class, size);
+  torch::manual_seed(7);
+  const models::Manifest& manifest = models::find_manifest("mobilenetv2");
+  auto network = models::create_network("mobilenetv2", {static_cast<int64_t>(classes.size()), 3});
+  network->eval();
+
+  io::ModelMetadata metadata;
+  metadata.arch = manifest.arch;
+  metadata.classes = classes;
+  metadata.input_size = size;
+  metadata.in_channels = 3;
+  metadata.mean = manifest.mean;
+  metadata.std = manifest.std;
+
+  if (fit_head) {
+    data::Dataset dataset = data::discover_dataset(data.string());
+    data::relabel(dataset, classes);
+    std::vector<torch::Tensor> tiles;
+    std::vector<int64_t> labels;
+    for (const auto& sample : dataset.samples) {
+      cv::Mat pixels = io::decode_tile(sample.path).pixels;
+      tiles.push_back(torch::from_blob(pixels.data, {pixels.rows, pixels.cols, 3}, torch::kUInt8).permute({2, 0, 1}).clone());
+      labels.push_back(sample.label);
+    }
+    predict::PreprocessOptions pre;
+    pre.input_size = size;
+    pre.mean = metadata.mean;
+    pre.std = metadata.std;
+    torch::Tensor features;
+    {
+      torch::NoGradGuard no_grad;
+      features = network->forward_features(predict::Preprocessor(pre)(torch::stack(tiles)));
+    }
+    const torch::Tensor target = torch::tensor(labels, torch::kLong);
+    torch::optim::Adam optimizer(network->head_parameters(), torch::optim::AdamOptions(1e-2));
+    for (int step = 0; step < 300; ++step) {
+      optimizer.zero_grad();
+      torch::Tensor loss = torch::nn::functional::cross_entropy(network->forward_head(features), target);
+      loss.backward();
+      optimizer.step();
+    }
+  }
+  io::save_model_file(model, *network, metadata);
+}
+
+}  // namespace satx::testing

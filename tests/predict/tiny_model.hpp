@@ -1,0 +1,17 @@
+#pragma once
+// A small labelled dataset and a MobileNetV2 whose head is fitted to it, for end-to-end tests
+// of eval and predict that need a model better than chance.
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace satx::testing {
+
+/// Writes make_tiny_dataset(`data`, classes, per_class, size) and a MobileNetV2 model file
+/// (input size = `size`, random backbone with seed 7) at `model`. With `fit_head`, the head is
+/// trained on the dataset's pooled features until it separates the classes.
+void write_tiny_model(const std::filesystem::path& model, const std::filesystem::path& data,
+                      const std::vector<std::string>& classes, int per_class, int size, bool fit_head);
+
+}  // namespace satx::testing

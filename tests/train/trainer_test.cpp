@@ -1,0 +1,343 @@
+// End-to-end behaviour of the trainer on tiny generated datasets (32 px, a few dozen tiles).
+#include <fstream>
+#include <sstream>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <spdlog/sinks/ostream_sink.h>
+#include <torch/torch.h>
+
+#include "satx/core/error.hpp"
+#include "satx/io/safetensors.hpp"
+#include "satx/models/network.hpp"
+#include "satx/train/checkpoint.hpp"
+#include "satx/train/tensorboard.hpp"
+#include "satx/train/trainer.hpp"
+#include "support/test_support.hpp"
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+using satx::testing::TempDir;
+using namespace satx::train;
+
+namespace {
+
+satx::Context test_context(uint64_t seed = 7) {
+  satx::ContextOptions options;
+  options.device = "cpu";
+  options.seed = seed;
+  options.threads = 2;
+  return satx::make_context(options);
+}
+
+// A "pretrained" weights file: a random 3-class network whose BatchNorm statistics are not
+// the defaults, so any update to them shows.
+fs::path write_weights(const fs::path& path) {
+  torch::manual_seed(11);
+  auto network = satx::models::create_network("mobilenetv2", {3, 3});
+  satx::io::TensorList tensors;
+  torch::NoGradGuard no_grad;
+  for (auto& [name, tensor] : satx::models::state_entries(*network)) {
+    if (name.find("running_mean") != std::string::npos) tensor.copy_(torch::randn_like(tensor) * 0.1);
+    if (name.find("running_var") != std::string::npos) tensor.copy_(torch::rand_like(tensor) + 0.5);
+    tensors.emplace_back(name, tensor.clone());
+  }
+  satx::io::write_safetensors(path, tensors);
+  return path;
+}
+
+struct Fixture {
+  TempDir dir;
+  fs::path weights;
+  Fixture(int per_class = 12, std::vector<std::string> classes = {"cloud", "field"}) {
+    satx::testing::make_tiny_dataset(dir / "train", classes, per_class, 32, 1);
+    satx::testing::make_tiny_dataset(dir / "valid", classes, 6, 32, 2);
+    weights = write_weights(dir / "weights.safetensors");
+  }
+  TrainOptions options(const std::string& run) const {
+    TrainOptions o;
+    o.model = "mobilenetv2";
+    o.train_dir = (dir / "train").string();
+    o.valid_dir = (dir / "valid").string();
+    o.weights = weights.string();
+    o.out = (dir / run).string();
+    o.input_size = 32;
+    o.batch = 8;
+    o.head_epochs = 1;
+    o.epochs = 1;
+    o.warmup_epochs = 0;
+    return o;
+  }
+};
+
+std::map<std::string, torch::Tensor> read_tensors(const fs::path& path) {
+  std::map<std::string, torch::Tensor> map;
+  for (auto& [name, tensor] : satx::io::read_safetensors(path)) map[name] = tensor;
+  return map;
+}
+
+std::vector<json> read_metrics(const fs::path& run) {
+  std::vector<json> lines;
+  std::istringstream in(satx::testing::read_text(run / "metrics.jsonl"));
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty()) lines.push_back(json::parse(line));
+  return lines;
+}
+
+bool is_head(const std::string& name) { return name.rfind("classifier.", 0) == 0; }
+bool is_bn_statistic(const std::string& name) {
+  return name.find("running_") != std::string::npos || name.find("num_batches_tracked") != std::string::npos;
+}
+
+}  // namespace
+
+TEST(Trainer, HeadPhaseLeavesTheBackboneBitIdentical) {
+  Fixture f;
+  const auto initial = read_tensors(f.weights);
+  for (bool cached : {true, false}) {
+    auto o = f.options(cached ? "cached" : "uncached");
+    o.head_epochs = 2;
+    o.epochs = 0;
+    o.head_cache = cached;
+    const auto result = train(o, test_context());
+    const auto trained = read_tensors(result.last_model);
+    int compared = 0;
+    for (const auto& [name, tensor] : initial) {
+      if (is_head(name)) continue;
+      ASSERT_TRUE(trained.count(name)) << name;
+      EXPECT_TRUE(torch::equal(trained.at(name), tensor)) << name << (cached ? " (cached)" : " (uncached)");
+      ++compared;
+    }
+    EXPECT_GT(compared, 100);
+    EXPECT_EQ(trained.at("classifier.1.weight").size(0), 2);
+  }
+}
+
+TEST(Trainer, FullPhaseKeepsBatchNormStatisticsUnlessAskedToTrainThem) {
+  Fixture f;
+  const auto initial = read_tensors(f.weights);
+  for (bool train_bn : {false, true}) {
+    auto o = f.options(train_bn ? "bn" : "frozen-bn");
+    o.head_epochs = 0;
+    o.train_bn = train_bn;
+    const auto trained = read_tensors(train(o, test_context()).last_model);
+    bool statistics_changed = false, weights_changed = false;
+    for (const auto& [name, tensor] : initial) {
+      if (is_head(name) || name.find("num_batches_tracked") != std::string::npos) continue;
+      const bool same = torch::equal(trained.at(name), tensor);
+      if (is_bn_statistic(name)) statistics_changed |= !same;
+      else weights_changed |= !same;
+    }
+    EXPECT_TRUE(weights_changed);
+    EXPECT_EQ(statistics_changed, train_bn);
+  }
+}
+
+TEST(Trainer, WritesTheRunDirectoryAndConsistentLogs) {
+  Fixture f;
+  auto o = f.options("run");
+  o.epochs = 2;
+  o.test_dir = (f.dir / "valid").string();
+  const auto result = train(o, test_context());
+  const fs::path run = result.run_dir;
+  for (const char* name : {"best.safetensors", "last.safetensors", "state.pt", "config.json", "metrics.jsonl", "classes.txt"})
+    EXPECT_TRUE(fs::exists(run / name)) << name;
+  EXPECT_EQ(satx::testing::read_text(run / "classes.txt"), "cloud\nfield\n");
+  const auto config = json::parse(satx::testing::read_text(run / "config.json"));
+  EXPECT_EQ(config["options"]["epochs"], 2);
+  EXPECT_EQ(config["resolved"]["input_size"], 32);
+  EXPECT_EQ(config["resolved"]["seed"], 7);
+
+  const auto lines = read_metrics(run);
+  ASSERT_EQ(lines.size(), 4u);  // head 1, full 2, test
+  EXPECT_EQ(lines[0]["phase"], "head");
+  EXPECT_EQ(lines[2]["phase"], "full");
+  EXPECT_EQ(lines[3]["phase"], "test");
+  EXPECT_TRUE(lines[1].contains("val_auc"));  // two classes
+  EXPECT_TRUE(result.test.contains("test_accuracy"));
+
+  // TensorBoard holds the same numbers as metrics.jsonl.
+  const auto files = list_event_files(run);
+  ASSERT_EQ(files.size(), 1u);
+  const auto events = read_scalar_events(files[0]);
+  for (size_t i = 0; i < 3; ++i) {
+    const std::string tag = lines[i]["phase"].get<std::string>() + "/val_accuracy";
+    bool found = false;
+    for (const auto& e : events)
+      if (e.tag == tag && e.step == lines[i]["global_epoch"].get<int64_t>()) {
+        EXPECT_FLOAT_EQ(e.value, lines[i]["val_accuracy"].get<float>());
+        found = true;
+      }
+    EXPECT_TRUE(found) << tag;
+  }
+  const TrainState state = read_train_state(run / "state.pt");
+  EXPECT_TRUE(state.finished);
+  // A finished run is not silently retrained.
+  try {
+    train(o, test_context());
+    FAIL() << "no error";
+  } catch (const satx::Error& e) {
+    EXPECT_EQ(e.code(), satx::ErrorCode::Usage);
+  }
+}
+
+TEST(Trainer, EarlyStoppingEndsThePhase) {
+  Fixture f;
+  auto o = f.options("early");
+  o.epochs = 5;
+  o.patience = 1;
+  o.min_delta = 10;  // nothing after the first epoch can count as an improvement
+  const auto result = train(o, test_context());
+  EXPECT_TRUE(result.stopped_early);
+  const auto lines = read_metrics(result.run_dir);
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[1]["phase"], "full");
+  EXPECT_TRUE(lines[0]["improved"].get<bool>());
+  EXPECT_FALSE(lines[1]["improved"].get<bool>());
+}
+
+TEST(Trainer, AutoClassWeightsBalanceTheTrainingCounts) {
+  TempDir dir;
+  satx::testing::make_tiny_dataset(dir / "train" , {"a"}, 6, 32, 1);
+  satx::testing::make_tiny_dataset(dir / "train", {"b"}, 12, 32, 2);
+  satx::testing::make_tiny_dataset(dir / "valid", {"a", "b"}, 3, 32, 3);
+  TrainOptions o;
+  o.train_dir = (dir / "train").string();
+  o.valid_dir = (dir / "valid").string();
+  o.weights = "none";
+  o.out = (dir / "run").string();
+  o.input_size = 32;
+  o.batch = 8;
+  o.head_epochs = 1;
+  o.epochs = 0;
+  o.class_weights = "auto";
+  train(o, test_context());
+  const auto config = json::parse(satx::testing::read_text(dir / "run" / "config.json"));
+  const auto weights = config["resolved"]["class_weights"].get<std::vector<double>>();
+  ASSERT_EQ(weights.size(), 2u);
+  EXPECT_NEAR(weights[0], 18.0 / (2 * 6), 1e-6);
+  EXPECT_NEAR(weights[1], 18.0 / (2 * 12), 1e-6);
+
+  o.class_weights = "1,2,3";
+  o.out = (dir / "run2").string();
+  try {
+    train(o, test_context());
+    FAIL() << "no error";
+  } catch (const satx::Error& e) {
+    EXPECT_EQ(e.code(), satx::ErrorCode::Usage);
+    EXPECT_NE(std::string(e.what()).find("2 classes"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Trainer, ResumeAfterACrashEndsWithTheSameMetrics) {
+  Fixture f;
+  auto o = f.options("straight");
+  o.epochs = 3;
+  o.deterministic = true;
+  o.crop_scale = 0.7;
+  o.jitter = 0.2;
+  const auto straight = train(o, test_context());
+
+  // The same run, crashing in the middle of phase 2's second epoch.
+  auto crashing = o;
+  crashing.out = (f.dir / "crashed").string();
+  crashing.on_progress = [](const ProgressEvent& event) {
+    if (event.kind == ProgressEvent::Kind::Step && event.phase == "full" && event.epoch == 2 && event.step == 1)
+      throw std::runtime_error("simulated crash");
+  };
+  EXPECT_THROW(train(crashing, test_context()), std::runtime_error);
+  EXPECT_EQ(read_metrics(crashing.out).size(), 2u);
+
+  auto again = o;
+  again.out = crashing.out;
+  again.resume = true;
+  const auto resumed = train(again, test_context());
+  EXPECT_TRUE(resumed.resumed);
+  EXPECT_EQ(resumed.epochs_run, 2);
+  const auto a = read_metrics(straight.run_dir), b = read_metrics(resumed.run_dir);
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i)
+    for (const char* key : {"train_loss", "val_loss", "val_accuracy"})
+      EXPECT_EQ(a[i][key].get<double>(), b[i][key].get<double>()) << "line " << i << " " << key;
+  const auto final_a = read_tensors(straight.last_model), final_b = read_tensors(resumed.last_model);
+  for (const auto& [name, tensor] : final_a) EXPECT_TRUE(torch::equal(tensor, final_b.at(name))) << name;
+}
+
+TEST(Trainer, ResumeWithoutStateIsAUsageError) {
+  Fixture f;
+  auto o = f.options("nothing");
+  o.resume = true;
+  try {
+    train(o, test_context());
+    FAIL() << "no error";
+  } catch (const satx::Error& e) {
+    EXPECT_EQ(e.code(), satx::ErrorCode::Usage);
+  }
+}
+
+TEST(Trainer, WarnsWhenStartingFromRandomInitialization) {
+  Fixture f;
+  auto o = f.options("random");
+  o.weights = "none";
+  o.epochs = 0;
+  std::ostringstream log_text;
+  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(log_text);
+  auto context = test_context();
+  context.log = std::make_shared<spdlog::logger>("test", sink);
+  train(o, context);
+  EXPECT_NE(log_text.str().find("random initialization"), std::string::npos) << log_text.str();
+}
+
+TEST(Trainer, FinetuneKeepsTheClassesOrNeedsNewHead) {
+  Fixture f;
+  auto o = f.options("base");
+  o.epochs = 0;
+  const auto base = train(o, test_context());
+
+  TrainOptions ft = f.options("ft");
+  ft.from = base.best_model.string();
+  ft.head_epochs = 0;
+  ft.epochs = 1;
+  ft.lr = 1e-4;
+  const auto tuned = train(ft, test_context());
+  EXPECT_TRUE(fs::exists(tuned.best_model));
+
+  satx::testing::make_tiny_dataset(f.dir / "train3", {"cloud", "field", "water"}, 8, 32, 4);
+  satx::testing::make_tiny_dataset(f.dir / "valid3", {"cloud", "field", "water"}, 3, 32, 5);
+  ft.train_dir = (f.dir / "train3").string();
+  ft.valid_dir = (f.dir / "valid3").string();
+  ft.out = (f.dir / "ft3").string();
+  try {
+    train(ft, test_context());
+    FAIL() << "no error";
+  } catch (const satx::Error& e) {
+    EXPECT_EQ(e.code(), satx::ErrorCode::Usage);
+    EXPECT_NE(std::string(e.what()).find("water"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("-new-head"), std::string::npos) << e.what();
+  }
+  ft.new_head = true;
+  ft.head_epochs = 1;
+  const auto widened = train(ft, test_context());
+  EXPECT_EQ(read_tensors(widened.best_model).at("classifier.1.weight").size(0), 3);
+}
+
+TEST(LrFind, RecordsAnIncreasingRateAndWritesCurveAndPlot) {
+  Fixture f;
+  auto o = f.options("lr");
+  o.lr_find_steps = 12;
+  o.lr_find_min = 1e-5;
+  o.lr_find_max = 1.0;
+  const auto result = lr_find(o, test_context());
+  ASSERT_GE(result.learning_rates.size(), 3u);
+  for (size_t i = 1; i < result.learning_rates.size(); ++i)
+    EXPECT_GT(result.learning_rates[i], result.learning_rates[i - 1]);
+  EXPECT_DOUBLE_EQ(result.learning_rates.front(), 1e-5);
+  EXPECT_GE(result.suggested, 1e-6);
+  EXPECT_LE(result.suggested, 1.0);
+  write_lr_find_outputs(result, f.dir / "lr.csv", f.dir / "lr.png");
+  const auto csv = satx::testing::read_text(f.dir / "lr.csv");
+  EXPECT_EQ(csv.rfind("lr,loss,smoothed_loss\n", 0), 0u);
+  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), static_cast<long>(result.learning_rates.size() + 1));
+  const auto png = satx::testing::read_text(f.dir / "lr.png");
+  EXPECT_EQ(png.substr(1, 3), "PNG");
+}
