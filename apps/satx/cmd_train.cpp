@@ -23,7 +23,7 @@ void bind_train_options(CLI::App& command, train::TrainOptions& o, TrainCommand 
     command.add_option("--test", o.test_dir, "Optional test folder, scored with the best checkpoint at the end")->group("Data");
   if (!finetune)
     command.add_option("--weights", o.weights,
-                       "ImageNet weights (.safetensors), 'none' for random init, or 'auto' (a known file in "
+                       "ImageNet weights (.safetensors, .pth or Keras .h5), 'none' for random init, or 'auto' (a known file in "
                        "$SATX_WEIGHTS, ./weights or ~/.cache/satx/weights)")
         ->group("Data");
   if (which != TrainCommand::LrFind)

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include "satx/core/context.hpp"
 #include "satx/core/error.hpp"
 #include "satx/io/model_file.hpp"
 #include "satx/io/safetensors.hpp"

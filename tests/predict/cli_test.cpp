@@ -82,7 +82,7 @@ TEST(EvalCli, AccuracyAgreesWithACountOverPredictRows) {
   EXPECT_DOUBLE_EQ(report["accuracy"].get<double>(), static_cast<double>(correct) / static_cast<double>(rows.size()));
   for (size_t i = 0; i < kClasses.size(); ++i)
     for (size_t j = 0; j < kClasses.size(); ++j)
-      EXPECT_EQ(report["confusion"][i][j].get<int64_t>(), confusion[{kClasses[i], kClasses[j]}]) << i << "," << j;
+      EXPECT_EQ(report["confusion"][i][j].get<int64_t>(), (confusion[{kClasses[i], kClasses[j]}])) << i << "," << j;
   // The fitted head makes this a real comparison, not all tiles in one class.
   EXPECT_GE(predicted.size(), 2u);
   EXPECT_EQ(csv_rows(out / "wrong.csv").size(), rows.size() - static_cast<size_t>(correct));

@@ -6,7 +6,7 @@
 #include <torch/torch.h>
 
 #include "satx/core/error.hpp"
-#include "satx/io/safetensors.hpp"
+#include "satx/io/weights.hpp"
 
 namespace fs = std::filesystem;
 
@@ -19,45 +19,6 @@ const models::WeightFile* known_file(const models::Manifest& manifest, const fs:
   for (const auto& file : manifest.weights)
     if (file.name == path.filename().string()) return &file;
   return nullptr;
-}
-
-void copy_matching(models::Network& network, const io::TensorList& tensors, const std::string& origin, spdlog::logger& log) {
-  std::map<std::string, torch::Tensor> by_name(tensors.begin(), tensors.end());
-  const std::string head = network.manifest().head + ".";
-  torch::NoGradGuard no_grad;
-  int64_t loaded = 0, skipped_head = 0;
-  std::vector<std::string> missing;
-  for (auto& [name, tensor] : models::state_entries(network)) {
-    auto it = by_name.find(name);
-    if (it == by_name.end()) {
-      missing.push_back(name);
-      continue;
-    }
-    if (it->second.sizes() != tensor.sizes()) {
-      if (name.rfind(head, 0) == 0) {
-        ++skipped_head;
-        continue;
-      }
-      if (name == network.input_conv_weight() && it->second.dim() == 4 && it->second.size(1) == 3) {
-        tensor.copy_(models::adapt_input_channels(it->second, tensor.size(1)));
-        ++loaded;
-        continue;
-      }
-      throw_bad_data("reading weights " + origin + ": '" + name + "' has shape " + c10::str(it->second.sizes()) +
-                     ", the " + network.manifest().arch + " network expects " + c10::str(tensor.sizes()));
-    }
-    tensor.copy_(it->second);
-    ++loaded;
-  }
-  // A missing head is expected (a headless file); a missing backbone tensor is a wrong file.
-  std::vector<std::string> missing_backbone;
-  for (const auto& name : missing)
-    if (name.rfind(head, 0) != 0 && name.find("num_batches_tracked") == std::string::npos) missing_backbone.push_back(name);
-  if (!missing_backbone.empty())
-    throw_bad_data("reading weights " + origin + ": " + std::to_string(missing_backbone.size()) + " tensors of " +
-                   network.manifest().arch + " are missing, e.g. '" + missing_backbone.front() + "'");
-  log.info("loaded {} tensors from {} (new {}-class head)", loaded, origin, network.num_classes());
-  (void)skipped_head;
 }
 
 }  // namespace
@@ -96,14 +57,22 @@ InitialWeights load_initial_weights(models::Network& network, const std::string&
     path = weights;
   }
   if (!fs::is_regular_file(path)) throw_usage("-weights: no such file '" + path.string() + "'");
-  if (path.extension() != ".safetensors")
-    throw_usage("-weights: '" + path.string() + "' is not a .safetensors file (convert it with `satx weights import`)");
-  copy_matching(network, io::read_safetensors(path), path.string(), log);
+  io::LoadWeightsOptions load;
+  load.skip_head = true;
+  load.origin = path.string();
+  const auto report = io::load_weights_into(network, io::read_weights(path, manifest.arch), load);
+  log.info("loaded {} tensors from {}{} (new {}-class head)", report.loaded, path.string(),
+           report.adapted_input ? ", first convolution adapted to " + std::to_string(network.in_channels()) + " channels" : "",
+           network.num_classes());
   result.path = path.string();
-  if (const auto* file = known_file(manifest, path)) {
+  if (const auto identified = io::identify_weights(path)) {
+    result.mean = identified->mean;
+    result.std = identified->std;
+    result.note = "identified by sha256 as " + identified->file->name + ": " + identified->file->note;
+  } else if (const auto* file = known_file(manifest, path)) {
     if (!file->mean.empty()) result.mean = file->mean;
     if (!file->std.empty()) result.std = file->std;
-    result.note = "identified as " + file->name + ": " + file->note;
+    result.note = "named like " + file->name + ": " + file->note;
   } else {
     result.note = "unknown file: the architecture's default normalization";
   }
