@@ -275,9 +275,18 @@ DecodeResult try_decode_tile_bytes(const std::vector<uint8_t>& bytes, const Deco
     if (plan.colour_conversion >= 0) cv::cvtColor(shaped, shaped, plan.colour_conversion);
     if (options.size > 0 && (shaped.cols != options.size || shaped.rows != options.size)) {
       bool shrinking = shaped.cols > options.size || shaped.rows > options.size;
+      const int interpolation = shrinking ? cv::INTER_AREA : cv::INTER_LINEAR;
+      const cv::Size target(options.size, options.size);
       cv::Mat resized;
-      cv::resize(shaped, resized, cv::Size(options.size, options.size), 0, 0,
-                 shrinking ? cv::INTER_AREA : cv::INTER_LINEAR);
+      if (shaped.channels() <= 4) {
+        cv::resize(shaped, resized, target, 0, 0, interpolation);
+      } else {
+        // OpenCV's resize stops at 4 channels; multispectral tiles go band by band.
+        std::vector<cv::Mat> bands;
+        cv::split(shaped, bands);
+        for (auto& band : bands) cv::resize(cv::Mat(band), band, target, 0, 0, interpolation);
+        cv::merge(bands, resized);
+      }
       shaped = resized;
     }
     tile.pixels = shaped.isContinuous() ? shaped : shaped.clone();

@@ -69,9 +69,16 @@ ImportedWeights import_weights(const ImportWeightsOptions& options) {
   if (head_classes > 0 && !classes.empty() && static_cast<int64_t>(classes.size()) != head_classes)
     throw_usage(std::to_string(classes.size()) + " class names for weights whose head has " +
                 std::to_string(head_classes) + " classes");
-  if (head_classes == 0 && classes.empty())
+  if (head_classes == 0 && classes.empty()) {
+    // A file for another architecture also lacks this head: name that (bad data) before asking for labels.
+    auto probe = models::create_network(manifest.arch, {1, options.in_channels});
+    LoadWeightsOptions check;
+    check.origin = options.weights.string();
+    check.skip_head = true;
+    load_weights_into(*probe, tensors, check);
     throw_usage(options.weights.string() + " has no classification head ('" + manifest.head +
                 "'): give class names (-labels) to size a new one, or train from it with `satx train -weights=`");
+  }
   if (classes.empty())
     for (int64_t i = 0; i < head_classes; ++i) classes.push_back("class_" + std::to_string(i));
   if (head_classes == 0)

@@ -19,10 +19,12 @@ using satx::io::decode_tile;
 namespace {
 
 cv::Mat random_image(int rows, int cols, int type, double low, double high, unsigned seed) {
-  cv::Mat image(rows, cols, type);
+  // RNG::fill takes at most 4 channels of bounds: fill one wide plane, then fold it into bands.
+  const int bands = CV_MAT_CN(type);
+  cv::Mat flat(rows, cols * bands, CV_MAT_DEPTH(type));
   cv::RNG rng(seed);
-  rng.fill(image, cv::RNG::UNIFORM, low, high);
-  return image;
+  rng.fill(flat, cv::RNG::UNIFORM, low, high);
+  return flat.reshape(bands);
 }
 
 std::vector<uint8_t> bytes_of(const fs::path& path) {
@@ -322,7 +324,7 @@ TEST(ImageDecode, RefusesHugeHeadersWithoutAllocating) {
   EXPECT_NE(bad_data_message(dir / "huge.webp").find("20000x20000 exceeds"), std::string::npos);
 
   // TIFF: a real but small file against a small limit.
-  satx::io::write_tiff((dir / "big.tif").string(), cv::Mat(100, 100, CV_8UC(5), cv::Scalar::all(1)));
+  satx::io::write_tiff((dir / "big.tif").string(), cv::Mat(100, 500, CV_8UC1, cv::Scalar(1)).reshape(5));
   DecodeOptions small = channels(5);
   small.max_pixels = 5000;
   EXPECT_NE(bad_data_message(dir / "big.tif", small).find("100x100 exceeds"), std::string::npos);

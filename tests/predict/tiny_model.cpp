@@ -42,10 +42,17 @@ void write_tiny_model(const std::filesystem::path& model, const std::filesystem:
     pre.input_size = size;
     pre.mean = metadata.mean;
     pre.std = metadata.std;
+    const torch::Tensor inputs = predict::Preprocessor(pre)(torch::stack(tiles));
     torch::Tensor features;
     {
       torch::NoGradGuard no_grad;
-      features = network->forward_features(predict::Preprocessor(pre)(torch::stack(tiles)));
+      // A randomly initialized network in inference mode shrinks activations layer by layer
+      // (to ~1e-10 at MobileNetV2's end), leaving the head nothing to separate: calibrate the
+      // BatchNorm statistics on the tiles first, as a trained network would have them.
+      network->train();
+      for (int pass = 0; pass < 50; ++pass) network->forward(inputs);
+      network->eval();
+      features = network->forward_features(inputs);
     }
     const torch::Tensor target = torch::tensor(labels, torch::kLong);
     torch::optim::Adam optimizer(network->head_parameters(), torch::optim::AdamOptions(1e-2));

@@ -18,7 +18,7 @@ struct ErrorManager {
   char error[JMSG_LENGTH_MAX];
   char damage[JMSG_LENGTH_MAX];  // first warning that means missing or corrupt pixel data
   bool damaged;
-  int damage_code;
+  bool hit_end;  // the data ran out: the usual cause of every other warning in a truncated file
 };
 
 void on_error(j_common_ptr cinfo) {
@@ -47,9 +47,9 @@ void on_message(j_common_ptr cinfo, int level) {
   if (level >= 0) return;  // trace output
   auto* manager = reinterpret_cast<ErrorManager*>(cinfo->err);
   cinfo->err->num_warnings++;
+  if (cinfo->err->msg_code == JWRN_JPEG_EOF) manager->hit_end = true;
   if (!manager->damaged && warning_damages_pixels(cinfo->err->msg_code)) {
     manager->damaged = true;
-    manager->damage_code = cinfo->err->msg_code;
     cinfo->err->format_message(cinfo, manager->damage);
   }
 }
@@ -107,13 +107,12 @@ std::string decode_jpeg(const uint8_t* data, size_t size, int64_t max_pixels, Jp
   jpeg_destroy_decompress(&cinfo);
   if (!ok) {
     image.pixels.release();
-    return std::string("corrupt JPEG (") + manager.error + ")";
+    return std::string(manager.hit_end ? "truncated JPEG (" : "corrupt JPEG (") + manager.error + ")";
   }
   if (!limit_problem.empty()) return limit_problem + " (even decoded at 1/8 scale)";
   if (manager.damaged) {
     image.pixels.release();
-    bool truncated = manager.damage_code == JWRN_JPEG_EOF;
-    return std::string(truncated ? "truncated JPEG (" : "corrupt JPEG data (") + manager.damage + ")";
+    return std::string(manager.hit_end ? "truncated JPEG (" : "corrupt JPEG data (") + manager.damage + ")";
   }
   return "";
 }

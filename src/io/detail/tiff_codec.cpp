@@ -224,10 +224,14 @@ std::string write_tiff_file(const std::string& path, const cv::Mat& pixels, bool
     if (rgb) std::fill(extra.begin() + 1, extra.end(), static_cast<uint16_t>(EXTRASAMPLE_UNSPECIFIED));
     TIFFSetField(tiff.get(), TIFFTAG_EXTRASAMPLES, static_cast<uint16_t>(extra.size()), extra.data());
   }
-  cv::Mat contiguous = pixels.isContinuous() ? pixels : pixels.clone();
-  for (int y = 0; y < contiguous.rows; ++y)
-    if (TIFFWriteScanline(tiff.get(), contiguous.ptr(y), static_cast<uint32_t>(y), 0) < 0)
+  // libtiff applies the horizontal predictor in place, so each row goes through a scratch copy
+  // and the caller's image stays as it was.
+  std::vector<uint8_t> row(pixels.cols * pixels.elemSize());
+  for (int y = 0; y < pixels.rows; ++y) {
+    std::memcpy(row.data(), pixels.ptr(y), row.size());
+    if (TIFFWriteScanline(tiff.get(), row.data(), static_cast<uint32_t>(y), 0) < 0)
       return "writing row " + std::to_string(y) + " failed";
+  }
   return "";
 }
 
