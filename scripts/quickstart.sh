@@ -13,9 +13,9 @@ echo "== 1. a sample dataset (3 classes, synthetic 64x64 tiles)"
 "$satx" sample-data -out="$work/data"
 "$satx" data check -data="$work/data"
 
-echo "== 2. train (MobileNetV2 from random initialization: no download needed)"
+echo "== 2. train (MobileNetV2 from random initialization: no download needed; BatchNorm trains, so no phase 1)"
 "$satx" train -model=mobilenetv2 -weights=none -train="$work/data/train" -valid="$work/data/valid" \
-  -input-size=64 -head-epochs=1 -epochs=4 -lr=2e-3 -out="$work/run"
+  -input-size=64 -batch=16 -epochs=10 -lr=2e-3 -out="$work/run"
 "$satx" info "$work/run/best.safetensors"
 
 echo "== 3. evaluate on the held-out test split (gate: accuracy >= 0.8)"

@@ -31,8 +31,23 @@ std::string floats(const std::vector<float>& values) {
   return text.str() + "]";
 }
 
+// One line for a metadata value: numbers to 4 significant digits, objects as "key value, ...".
 std::string scalar(const nlohmann::json& value) {
-  return value.is_string() ? value.get<std::string>() : value.dump();
+  if (value.is_string()) return value.get<std::string>();
+  if (value.is_number_float()) {
+    std::ostringstream text;
+    text << std::setprecision(4) << value.get<double>();
+    return text.str();
+  }
+  if (value.is_object()) {
+    std::string text;
+    for (const auto& [key, item] : value.items()) {
+      if (item.is_null() || item.is_object() || item.is_array()) continue;
+      text += (text.empty() ? "" : ", ") + key + " " + scalar(item);
+    }
+    return text;
+  }
+  return value.dump();
 }
 
 int run_info(const InfoOptions& o) {
@@ -81,7 +96,8 @@ int run_info(const InfoOptions& o) {
     row("training", "none recorded");
   } else {
     out << "training\n";
-    for (const auto& [key, value] : m.training.items()) out << "  " << std::left << std::setw(width - 2) << key << scalar(value) << "\n";
+    for (const auto& [key, value] : m.training.items())
+      out << "  " << std::left << std::setw(width - 1) << key << " " << scalar(value) << "\n";
   }
   return 0;
 }

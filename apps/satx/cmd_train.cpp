@@ -50,7 +50,12 @@ void bind_train_options(CLI::App& command, train::TrainOptions& o, TrainCommand 
   command.add_flag("--train-bn", o.train_bn, "Update BatchNorm statistics in phase 2 (off: inference mode)")->group("Phases");
   command.add_option("--lr-decay-per-stage", o.lr_decay_per_stage, "Multiply the rate by this for each earlier stage (1 = off)")
       ->group("Phases");
-  command.add_option("--freeze-stages", o.freeze_stages, "Phase 2 keeps this many leading stages frozen (faster steps)")
+  std::string frozen_defaults;
+  for (const auto& manifest : models::manifests())
+    frozen_defaults += (frozen_defaults.empty() ? "" : ", ") + manifest.arch + " " + std::to_string(manifest.frozen_stages);
+  command.add_option("--freeze-stages", o.freeze_stages,
+                     "Phase 2 keeps this many leading stages frozen (faster steps); -1 = the backbone's default (" +
+                         frozen_defaults + "; 0 from random initialization)")
       ->group("Phases");
 
   command.add_option("--batch,-b", o.batch, "Batch size")->group("Optimization");

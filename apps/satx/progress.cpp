@@ -58,12 +58,15 @@ std::string Progress::line(int64_t done, const Metrics& metrics, bool final) con
   } else if (total_ > 0 && done > 0) {
     out << " - ETA " << format_duration(per_unit * (total_ - done));
   }
-  if (done > 0) {
+  // A rate from the first fraction of a second (one tile, one step) says nothing yet.
+  if (done > 0 && (final || seconds >= 0.25)) {
     char rate[64];
+    const bool sibilant = unit_.size() >= 2 && (unit_.compare(unit_.size() - 2, 2, "ch") == 0 || unit_.back() == 's');
+    const std::string units = unit_ + (sibilant ? "es" : "s");
     if (per_unit >= 1e-3 || unit_ == "step")
       std::snprintf(rate, sizeof rate, " %.0fms/%s", per_unit * 1e3, unit_.c_str());
     else
-      std::snprintf(rate, sizeof rate, " %.0f %ss/s", done / std::max(seconds, 1e-9), unit_.c_str());
+      std::snprintf(rate, sizeof rate, " %.0f %s/s", done / std::max(seconds, 1e-9), units.c_str());
     out << rate;
   }
   for (const auto& [name, value] : metrics) {

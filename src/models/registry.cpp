@@ -35,6 +35,7 @@ Manifest parse_manifest(const std::string& json_text, const std::string& origin)
     m.feature_dim = j.at("feature_dim").get<int>();
     m.head = j.at("head").get<std::string>();
     m.stages = j.value("stages", std::vector<std::string>{});
+    m.frozen_stages = j.value("frozen_stages", 0);
     m.imagenet_parameters = j.value("imagenet_parameters", int64_t{0});
     for (const auto& w : j.value("weights", nlohmann::json::array())) {
       WeightFile file;

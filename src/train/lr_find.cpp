@@ -52,7 +52,7 @@ LrFindResult lr_find(const TrainOptions& given, const Context& context) {
   options.lr_find = true;
   validate(options);
   detail::Session session(options, context, nullptr);
-  const bool pretrained = options.from.empty() ? options.weights != "none" : false;
+  const bool pretrained = options.from.empty() && !session.random_init();
 
   // The test is about phase 2, whose head has already been trained in phase 1.
   if (pretrained && options.head_epochs > 0) {

@@ -71,7 +71,8 @@ void validate(const TrainOptions& o) {
   require(o.label_smoothing >= 0 && o.label_smoothing < 1,
           "-label-smoothing must be in [0, 1), got " + std::to_string(o.label_smoothing));
   require(o.clip_grad >= 0, "-clip-grad must be >= 0, got " + std::to_string(o.clip_grad));
-  require(o.freeze_stages >= 0, "-freeze-stages must be >= 0, got " + std::to_string(o.freeze_stages));
+  require(o.freeze_stages >= -1, "-freeze-stages must be >= 0 (or -1 for the backbone's default), got " +
+                                     std::to_string(o.freeze_stages));
   require(o.crop_scale > 0 && o.crop_scale <= 1, "-crop-scale must be in (0, 1], got " + std::to_string(o.crop_scale));
   require(o.jitter >= 0 && o.jitter < 1, "-jitter must be in [0, 1), got " + std::to_string(o.jitter));
   require(o.mixup >= 0 && o.cutmix >= 0, "-mixup and -cutmix must be >= 0");

@@ -65,6 +65,9 @@ class Trainer {
     prepare_run_dir();
     session_ = std::make_unique<Session>(options_, run_context_, resuming_ ? &config_ : nullptr);
     auto& s = *session_;
+    options_.head_epochs = s.options().head_epochs;
+    options_.train_bn = s.options().train_bn;
+    options_.freeze_stages = s.options().freeze_stages;
     if (!resuming_) {
       config_ = s.config();
       files_->write_config(config_);

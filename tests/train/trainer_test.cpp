@@ -275,17 +275,41 @@ TEST(Trainer, ResumeWithoutStateIsAUsageError) {
   }
 }
 
-TEST(Trainer, WarnsWhenStartingFromRandomInitialization) {
+TEST(Trainer, RandomInitializationSkipsPhaseOneAndTrainsBatchNorm) {
   Fixture f;
   auto o = f.options("random");
   o.weights = "none";
-  o.epochs = 0;
+  o.head_epochs = 2;
+  o.epochs = 1;
   std::ostringstream log_text;
   auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(log_text);
   auto context = test_context();
   context.log = std::make_shared<spdlog::logger>("test", sink);
-  train(o, context);
+  const auto result = train(o, context);
   EXPECT_NE(log_text.str().find("random initialization"), std::string::npos) << log_text.str();
+  EXPECT_NE(log_text.str().find("phase 1 (frozen backbone) skipped"), std::string::npos) << log_text.str();
+  EXPECT_EQ(result.epochs_run, 1);
+  EXPECT_EQ(result.last.at("phase"), "full");
+  // The resolved options, which a resume reads back, say what ran.
+  std::ifstream config_file(result.run_dir / "config.json");
+  const json config = json::parse(config_file);
+  EXPECT_EQ(config.at("options").at("head_epochs"), 0);
+  EXPECT_EQ(config.at("options").at("train_bn"), true);
+  // BatchNorm statistics moved away from their initial (0, 1).
+  bool moved = false;
+  for (const auto& [name, tensor] : satx::io::read_safetensors(result.last_model))
+    if (name.find("running_var") != std::string::npos && !torch::allclose(tensor, torch::ones_like(tensor))) moved = true;
+  EXPECT_TRUE(moved);
+
+  o.out = (f.dir / "random-nothing").string();
+  o.epochs = 0;
+  try {
+    train(o, test_context());
+    FAIL() << "no error";
+  } catch (const satx::Error& e) {
+    EXPECT_EQ(e.code(), satx::ErrorCode::Usage);
+    EXPECT_NE(std::string(e.what()).find("-epochs"), std::string::npos) << e.what();
+  }
 }
 
 TEST(Trainer, FinetuneKeepsTheClassesOrNeedsNewHead) {

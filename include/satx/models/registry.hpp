@@ -34,6 +34,9 @@ struct Manifest {
   int feature_dim = 0;               ///< width of the pooled features the head sees
   std::string head;                  ///< state-dict prefix of the classification head
   std::vector<std::string> stages;   ///< parameter-name prefixes, input to output, for freezing by stage
+  /// Leading stages phase 2 keeps frozen by default: generic early filters whose backward pass
+  /// is the costliest per parameter (large feature maps).
+  int frozen_stages = 0;
   int64_t imagenet_parameters = 0;   ///< trainable parameters with the 1000-class head
   std::vector<WeightFile> weights;   ///< upstream ImageNet weight files
 };

@@ -25,15 +25,15 @@ struct TrainOptions {
   bool strict = false;                ///< a corrupt tile is fatal (exit 3) instead of skipped
 
   // Phase 1: frozen backbone, new head
-  int head_epochs = 2;
-  double head_lr = 1e-3;
+  int head_epochs = 3;                ///< cheap: phase 1 runs on cached features by default
+  double head_lr = 3e-3;
   bool head_cache = true;             ///< phase 1 trains on pooled features computed once (no augmentation)
   // Phase 2: the whole network
   int epochs = 5;
   double lr = 1e-3;
   bool train_bn = false;              ///< train BatchNorm statistics in phase 2
   double lr_decay_per_stage = 1.0;    ///< each earlier stage's rate times this (1 = same rate)
-  int freeze_stages = 0;              ///< phase 2 keeps this many leading stages frozen (saves their backward pass)
+  int freeze_stages = -1;             ///< phase 2 keeps this many leading stages frozen; -1 = the backbone's default
 
   // satx finetune: start from a satx model file instead of ImageNet weights
   std::string from;                   ///< model file to continue training (finetune)

@@ -164,7 +164,24 @@ void Session::build_network(const json* saved_config) {
     mean_ = fit_channels(weights.mean, options_.in_channels);
     std_ = fit_channels(weights.std, options_.in_channels);
     weights_info_ = {{"path", weights.path.empty() ? json(nullptr) : json(weights.path)}, {"note", weights.note}};
+    random_init_ = weights.path.empty();
+    if (random_init_) {
+      // A random backbone has nothing worth freezing, and BatchNorm's initial statistics (mean 0,
+      // variance 1) in inference mode shrink activations to nothing within a few blocks: such a
+      // network only learns with its BatchNorm in training mode, from the first step.
+      if (options_.head_epochs > 0 && !options_.lr_find)
+        log().info("random initialization: phase 1 (frozen backbone) skipped, -head-epochs={} ignored",
+                   options_.head_epochs);
+      if (!options_.lr_find) options_.head_epochs = 0;
+      options_.train_bn = true;
+      if (options_.epochs == 0 && !options_.lr_find)
+        throw_usage("training from random initialization needs -epochs > 0 (phase 1 trains only a head on a "
+                    "pretrained backbone)");
+    }
   }
+  if (saved_config) random_init_ = weights_info_.is_object() && weights_info_.value("path", json()).is_null() &&
+                                   !weights_info_.contains("from");
+  if (options_.freeze_stages < 0) options_.freeze_stages = random_init_ ? 0 : network_->manifest().frozen_stages;
   network_->to(context_.device);
   if (options_.channels_last) to_channels_last(*network_);
 }

@@ -33,6 +33,11 @@ class Session {
   // config.json: every option and every value resolved from data, model and weights.
   nlohmann::json config() const;
   const std::vector<std::string>& classes() const { return classes_; }
+  // The options as resolved for this run (a random initialization turns phase 1 off and
+  // BatchNorm training on).
+  const TrainOptions& options() const { return options_; }
+  // True when the backbone starts from random initialization (no weights, no -from).
+  bool random_init() const { return random_init_; }
   models::Network& network() { return *network_; }
   torch::optim::Optimizer& optimizer() { return *optimizer_; }
   spdlog::logger& log() const { return *context_.log; }
@@ -71,6 +76,7 @@ class Session {
   std::vector<std::string> classes_;
   data::Dataset train_set_, valid_set_, test_set_;
   bool has_test_ = false;
+  bool random_init_ = false;
   std::shared_ptr<models::Network> network_;
   std::string arch_;
   int input_size_ = 224;
