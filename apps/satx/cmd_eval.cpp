@@ -82,7 +82,7 @@ int run_eval(const EvalCliOptions& o, const CommonOptions& common) {
 
   context.log->info("evaluating {} on {} ({} tiles, {} classes{})", o.model, o.data, dataset.samples.size(),
                     metadata.classes.size(), o.tta ? ", 8-view TTA" : "");
-  Progress progress("eval", static_cast<int64_t>(dataset.samples.size()), "tile", 1000);
+  Progress progress("eval", static_cast<int64_t>(dataset.samples.size()), "tile", 1000, common.quiet);
   eval::EvalResult result = eval::evaluate(engine, dataset, options, context,
                                            [&](int64_t done, int64_t) { progress.update(done); });
   progress.finish();

@@ -69,7 +69,7 @@ int run_predict(const PredictCliOptions& o, const CommonOptions& common) {
   std::unique_ptr<Progress> progress;
   const predict::PredictSummary summary =
       predict::run_predict_job(engine, inputs, options, context, [&](const predict::PredictProgress& p) {
-        if (!progress) progress = std::make_unique<Progress>("predict", p.total, "tile", 5000);
+        if (!progress) progress = std::make_unique<Progress>("predict", p.total, "tile", 5000, common.quiet);
         progress->update(p.done, p.failed ? Metrics{{"unreadable", static_cast<double>(p.failed)}} : Metrics{});
       });
   if (progress) progress->finish();

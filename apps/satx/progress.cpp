@@ -21,12 +21,13 @@ std::string format_duration(double seconds) {
   return text;
 }
 
-Progress::Progress(std::string label, int64_t total, std::string unit, int64_t every)
+Progress::Progress(std::string label, int64_t total, std::string unit, int64_t every, bool silent)
     : label_(std::move(label)),
       total_(total),
       unit_(std::move(unit)),
       every_(every > 0 ? every : 50),
       terminal_(stderr_is_terminal()),
+      silent_(silent),
       start_(std::chrono::steady_clock::now()),
       last_draw_(start_) {}
 
@@ -78,7 +79,7 @@ std::string Progress::line(int64_t done, const Metrics& metrics, bool final) con
 }
 
 void Progress::update(int64_t done, const Metrics& metrics) {
-  if (finished_) return;
+  if (finished_ || silent_) return;
   done_ = done;
   auto now = std::chrono::steady_clock::now();
   if (terminal_) {
@@ -97,6 +98,7 @@ void Progress::update(int64_t done, const Metrics& metrics) {
 void Progress::finish(const Metrics& metrics) {
   if (finished_) return;
   finished_ = true;
+  if (silent_) return;
   if (terminal_)
     std::fprintf(stderr, "\r%s\033[K\n", line(done_, metrics, true).c_str());
   else

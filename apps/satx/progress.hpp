@@ -16,8 +16,9 @@ using Metrics = std::vector<std::pair<std::string, double>>;
 /// Renders progress of `total` units of work (0 = unknown total).
 class Progress {
  public:
-  /// `unit` names one unit ("step", "tile"); `every` is the plain-line interval off a terminal.
-  Progress(std::string label, int64_t total, std::string unit = "step", int64_t every = 50);
+  /// `unit` names one unit ("step", "tile"); `every` is the plain-line interval off a terminal;
+  /// `silent` (-quiet) draws nothing.
+  Progress(std::string label, int64_t total, std::string unit = "step", int64_t every = 50, bool silent = false);
   /// Reports that `done` units are finished.
   void update(int64_t done, const Metrics& metrics = {});
   /// Final line with the elapsed time; idempotent.
@@ -33,6 +34,7 @@ class Progress {
   std::string unit_;
   int64_t every_;
   bool terminal_;
+  bool silent_;
   bool finished_ = false;
   int64_t done_ = 0;
   int64_t last_printed_ = -1;

@@ -18,6 +18,11 @@ EvalResult evaluate(predict::InferenceEngine& engine, const data::Dataset& datas
     throw_usage("evaluate: the dataset's classes are not in the model's order; relabel it first (data::relabel)");
   const std::optional<double> threshold =
       metadata.classes.size() == 2 ? (options.threshold ? options.threshold : metadata.threshold) : std::nullopt;
+  if (options.threshold && !(*options.threshold >= 0.0 && *options.threshold <= 1.0))
+    throw_usage("-threshold must be a probability in [0, 1], got " + std::to_string(*options.threshold));
+  if (options.topk < -1)
+    throw_usage("-topk must be >= 0 (or -1 for 5 when the model has more than 5 classes), got " +
+                std::to_string(options.topk));
   if (options.threshold && metadata.classes.size() != 2)
     throw_usage("-threshold applies to binary models; this model has " + std::to_string(metadata.classes.size()) + " classes");
 

@@ -152,7 +152,11 @@ std::string report_to_csv(const Report& report) {
   out << "metric,class,predicted,value\n";
   row("samples", "", "", std::to_string(report.samples));
   row("accuracy", "", "", csv_number(report.accuracy));
-  if (report.topk > 0) row("top" + std::to_string(report.topk) + "_accuracy", "", "", csv_number(report.topk_accuracy));
+  if (report.topk > 0) {
+    // The same names as the JSON report and -fail-under, so one metric name works everywhere.
+    row("topk", "", "", std::to_string(report.topk));
+    row("topk_accuracy", "", "", csv_number(report.topk_accuracy));
+  }
   row("log_loss", "", "", csv_number(report.log_loss));
   row("macro_precision", "", "", csv_number(report.macro.precision));
   row("macro_recall", "", "", csv_number(report.macro.recall));

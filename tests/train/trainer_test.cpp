@@ -208,8 +208,8 @@ TEST(Trainer, AutoClassWeightsBalanceTheTrainingCounts) {
   o.out = (dir / "run").string();
   o.input_size = 32;
   o.batch = 8;
-  o.head_epochs = 1;
-  o.epochs = 0;
+  o.head_epochs = 0;  // random initialization: phase 2 only
+  o.epochs = 1;
   o.class_weights = "auto";
   train(o, test_context());
   const auto config = json::parse(satx::testing::read_text(dir / "run" / "config.json"));
