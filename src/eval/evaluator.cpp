@@ -43,7 +43,6 @@ EvalResult evaluate(predict::InferenceEngine& engine, const data::Dataset& datas
   predict::score_tiles(engine, paths, labels, options.scorer, context, [&](const predict::ScoredBatch& batch) {
     for (const auto& bad : batch.failed) {
       result.failed.push_back(bad);
-      if (context.log) context.log->warn("skipping {}: {}", bad.path, bad.reason);
     }
     done += static_cast<int64_t>(batch.failed.size() + batch.indices.size());
     if (!batch.indices.empty()) {

@@ -106,7 +106,6 @@ PredictSummary run_predict_job(InferenceEngine& engine, const std::vector<std::s
     for (const auto& bad : batch.failed) {
       errors.add(ErrorEntry{bad.path, bad.reason});
       ++summary.failed;
-      if (context.log) context.log->warn("skipping {}: {}", bad.path, bad.reason);
       handled_one();
     }
     const auto n = static_cast<int64_t>(batch.indices.size());
