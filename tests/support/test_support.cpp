@@ -66,6 +66,14 @@ RunResult run_satx(const std::string& args, const std::string& stdin_text) {
   return run_shell(std::string("'") + SATX_BINARY + "' " + args + " <" + (dir / "in").string());
 }
 
+std::vector<nlohmann::json> read_metrics(const fs::path& run_dir) {
+  std::vector<nlohmann::json> lines;
+  std::istringstream in(read_text(run_dir / "metrics.jsonl"));
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty()) lines.push_back(nlohmann::json::parse(line));
+  return lines;
+}
+
 void make_tiny_dataset(const fs::path& root, const std::vector<std::string>& classes, int per_class,
                        int size, unsigned seed) {
   std::mt19937 rng(seed);

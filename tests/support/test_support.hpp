@@ -4,8 +4,10 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 namespace satx::testing {
 
@@ -41,6 +43,9 @@ RunResult run_shell(const std::string& command);
 
 /// Reads a whole file.
 std::string read_text(const std::filesystem::path& path);
+
+/// The JSON lines of a run directory's metrics.jsonl, in order.
+std::vector<nlohmann::json> read_metrics(const std::filesystem::path& run_dir);
 
 /// Writes a whole file.
 void write_text(const std::filesystem::path& path, const std::string& text);

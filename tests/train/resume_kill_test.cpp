@@ -12,18 +12,7 @@
 
 namespace fs = std::filesystem;
 using json = nlohmann::json;
-
-namespace {
-
-std::vector<json> read_metrics(const fs::path& run) {
-  std::vector<json> lines;
-  std::istringstream in(satx::testing::read_text(run / "metrics.jsonl"));
-  for (std::string line; std::getline(in, line);)
-    if (!line.empty()) lines.push_back(json::parse(line));
-  return lines;
-}
-
-}  // namespace
+using satx::testing::read_metrics;
 
 TEST(TrainResume, KilledRunResumesToTheSameMetricsAsAnUninterruptedOne) {
   satx::testing::TempDir dir;

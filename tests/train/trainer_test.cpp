@@ -18,6 +18,7 @@
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 using satx::testing::TempDir;
+using satx::testing::read_metrics;
 using namespace satx::train;
 
 namespace {
@@ -74,14 +75,6 @@ std::map<std::string, torch::Tensor> read_tensors(const fs::path& path) {
   std::map<std::string, torch::Tensor> map;
   for (auto& [name, tensor] : satx::io::read_safetensors(path)) map[name] = tensor;
   return map;
-}
-
-std::vector<json> read_metrics(const fs::path& run) {
-  std::vector<json> lines;
-  std::istringstream in(satx::testing::read_text(run / "metrics.jsonl"));
-  for (std::string line; std::getline(in, line);)
-    if (!line.empty()) lines.push_back(json::parse(line));
-  return lines;
 }
 
 bool is_head(const std::string& name) { return name.rfind("classifier.", 0) == 0; }

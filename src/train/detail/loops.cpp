@@ -72,11 +72,18 @@ std::pair<torch::Tensor, torch::Tensor> prepare_train_batch(const TrainInput& in
   return {x, augmented.targets};
 }
 
-Predictions predict_loader(models::Network& network, data::TileLoader& loader, const predict::Preprocessor& preprocess,
-                           std::optional<torch::ScalarType> amp, const std::function<void(int64_t, int64_t)>& on_batch) {
+namespace {
+
+// One inference pass over `loader` (eval mode, no grad): `forward` maps each preprocessed batch
+// to a float output; returns the outputs and labels, concatenated, on `device_of_result`
+// (kCPU) or on the outputs' own device (nullopt).
+std::pair<torch::Tensor, torch::Tensor> run_inference(
+    models::Network& network, data::TileLoader& loader, const predict::Preprocessor& preprocess,
+    std::optional<torch::ScalarType> amp, const std::function<torch::Tensor(const torch::Tensor&)>& forward,
+    std::optional<torch::Device> device_of_result, const std::function<void(int64_t, int64_t)>& on_batch) {
   network.eval();
   torch::NoGradGuard no_grad;
-  std::vector<torch::Tensor> logits, labels;
+  std::vector<torch::Tensor> outputs, labels;
   loader.start_epoch(0);
   const auto total = static_cast<int64_t>(loader.batches_per_epoch());
   int64_t done = 0;
@@ -85,39 +92,35 @@ Predictions predict_loader(models::Network& network, data::TileLoader& loader, c
       torch::Tensor out;
       {
         AutocastScope autocast(amp);
-        out = network.forward(preprocess(batch->images));
+        out = forward(preprocess(batch->images));
       }
-      logits.push_back(out.to(torch::kCPU, torch::kFloat));
-      labels.push_back(batch->labels.to(torch::kCPU));
+      const torch::Device device = device_of_result.value_or(out.device());
+      outputs.push_back(out.to(device, torch::kFloat));
+      labels.push_back(batch->labels.to(device));
     }
     if (on_batch) on_batch(++done, total);
   }
-  if (logits.empty()) return {torch::zeros({0, network.num_classes()}), torch::zeros({0}, torch::kLong)};
-  return {torch::cat(logits), torch::cat(labels)};
+  if (outputs.empty()) return {};
+  return {torch::cat(outputs), torch::cat(labels)};
+}
+
+}  // namespace
+
+Predictions predict_loader(models::Network& network, data::TileLoader& loader, const predict::Preprocessor& preprocess,
+                           std::optional<torch::ScalarType> amp, const std::function<void(int64_t, int64_t)>& on_batch) {
+  auto [logits, labels] = run_inference(
+      network, loader, preprocess, amp, [&network](const torch::Tensor& x) { return network.forward(x); },
+      torch::Device(torch::kCPU), on_batch);
+  if (!logits.defined()) return {torch::zeros({0, network.num_classes()}), torch::zeros({0}, torch::kLong)};
+  return {logits, labels};
 }
 
 FeatureSet cache_features(models::Network& network, data::TileLoader& loader, const predict::Preprocessor& preprocess,
                           std::optional<torch::ScalarType> amp, const std::function<void(int64_t, int64_t)>& on_batch) {
-  network.eval();
-  torch::NoGradGuard no_grad;
-  std::vector<torch::Tensor> features, labels;
-  loader.start_epoch(0);
-  const auto total = static_cast<int64_t>(loader.batches_per_epoch());
-  int64_t done = 0;
-  while (auto batch = loader.next()) {
-    if (batch->labels.numel() > 0) {
-      torch::Tensor out;
-      {
-        AutocastScope autocast(amp);
-        out = network.forward_features(preprocess(batch->images));
-      }
-      features.push_back(out.to(torch::kFloat));
-      labels.push_back(batch->labels.to(out.device()));
-    }
-    if (on_batch) on_batch(++done, total);
-  }
-  if (features.empty()) return {};
-  return {torch::cat(features), torch::cat(labels)};
+  auto [features, labels] = run_inference(
+      network, loader, preprocess, amp, [&network](const torch::Tensor& x) { return network.forward_features(x); },
+      std::nullopt, on_batch);
+  return {features, labels};
 }
 
 }  // namespace satx::train::detail

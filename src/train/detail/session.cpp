@@ -359,6 +359,21 @@ void Session::end_phase(const std::string& phase) {
   }
 }
 
+StepContext Session::make_step_context(const LrSchedule& schedule, double peak_lr) {
+  StepContext context;
+  context.network = network_.get();
+  context.optimizer = optimizer_.get();
+  context.groups = &groups_;
+  context.schedule = &schedule;
+  context.peak_lr = peak_lr;
+  context.clip_grad = options_.clip_grad;
+  context.label_smoothing = options_.label_smoothing;
+  context.class_weights = class_weights_;
+  context.amp = amp_;
+  context.scaler = scaler_.get();
+  return context;
+}
+
 int64_t Session::steps_per_epoch(const std::string& phase) const {
   if (cached_head(phase) && train_features_.features.defined()) {
     const int64_t n = train_features_.features.size(0);
@@ -372,17 +387,7 @@ EpochStats Session::train_epoch(const std::string& phase, int epoch, int epochs,
   // Dropout and anything else drawing from the global generator restarts from a seed fixed by
   // the epoch, so a resumed run draws what an uninterrupted one would.
   torch::manual_seed(batch_seed(context_.seed, global_epoch, -1));
-  StepContext step_context;
-  step_context.network = network_.get();
-  step_context.optimizer = optimizer_.get();
-  step_context.groups = &groups_;
-  step_context.schedule = &schedule;
-  step_context.peak_lr = peak_lr;
-  step_context.clip_grad = options_.clip_grad;
-  step_context.label_smoothing = options_.label_smoothing;
-  step_context.class_weights = class_weights_;
-  step_context.amp = amp_;
-  step_context.scaler = scaler_.get();
+  StepContext step_context = make_step_context(schedule, peak_lr);
 
   const int64_t steps = steps_per_epoch(phase);
   const auto start = std::chrono::steady_clock::now();
@@ -531,17 +536,7 @@ double Session::lr_find_step(double lr, int64_t step) {
   ScheduleOptions constant;
   constant.kind = "constant";
   LrSchedule schedule(constant);
-  StepContext step_context;
-  step_context.network = network_.get();
-  step_context.optimizer = optimizer_.get();
-  step_context.groups = &groups_;
-  step_context.schedule = &schedule;
-  step_context.peak_lr = lr;
-  step_context.clip_grad = options_.clip_grad;
-  step_context.label_smoothing = options_.label_smoothing;
-  step_context.class_weights = class_weights_;
-  step_context.amp = amp_;
-  step_context.scaler = scaler_.get();
+  StepContext step_context = make_step_context(schedule, lr);
   const auto [inputs, targets] = prepare_train_batch(train_input_, *batch, 1000, step);
   EpochStats stats;
   train_step(step_context, [this](const torch::Tensor& x) { return network_->forward(x); }, inputs, targets, 0, stats);

@@ -66,6 +66,8 @@ class Session {
   void build_network(const nlohmann::json* saved_config);
   void build_loaders();
   void set_class_weights();
+  // What train_step needs for this phase's optimizer, at `peak_lr` under `schedule`.
+  StepContext make_step_context(const LrSchedule& schedule, double peak_lr);
   std::unique_ptr<data::TileLoader> make_loader(const data::Dataset& dataset, bool shuffle) const;
   nlohmann::json metrics_json(const Predictions& predictions, const std::string& prefix) const;
   bool cached_head(const std::string& phase) const { return phase == "head" && options_.head_cache; }
