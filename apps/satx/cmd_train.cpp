@@ -50,6 +50,10 @@ void bind_train_options(CLI::App& command, train::TrainOptions& o, TrainCommand 
   command.add_flag("--train-bn", o.train_bn, "Update BatchNorm statistics in phase 2 (off: inference mode)")->group("Phases");
   command.add_option("--lr-decay-per-stage", o.lr_decay_per_stage, "Multiply the rate by this for each earlier stage (1 = off)")
       ->group("Phases");
+  command.add_option("--ema", o.ema,
+                     "Phase 2: validate, checkpoint and test an exponential moving average of the weights with this "
+                     "decay per step, e.g. 0.999 (0 = off)")
+      ->group("Phases");
   std::string frozen_defaults;
   for (const auto& manifest : models::manifests())
     frozen_defaults += (frozen_defaults.empty() ? "" : ", ") + manifest.arch + " " + std::to_string(manifest.frozen_stages);

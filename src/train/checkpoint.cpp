@@ -61,14 +61,18 @@ void load_archive(const fs::path& path, LoadedArchive& loaded) {
 }  // namespace
 
 void save_train_state(const fs::path& path, const TrainState& state, torch::nn::Module& model,
-                      const torch::optim::Optimizer* optimizer) {
+                      const torch::optim::Optimizer* optimizer, torch::nn::Module* average) {
   torch::serialize::OutputArchive archive;
-  const auto tensors = model_tensors(model);
-  nlohmann::json names = nlohmann::json::array();
-  for (size_t i = 0; i < tensors.size(); ++i) {
-    names.push_back(tensors[i].first);
-    archive.write("t" + std::to_string(i), tensors[i].second.detach().to(torch::kCPU), /*is_buffer=*/true);
-  }
+  auto write_tensors = [&archive](torch::nn::Module& module, const std::string& prefix) {
+    nlohmann::json names = nlohmann::json::array();
+    const auto tensors = model_tensors(module);
+    for (size_t i = 0; i < tensors.size(); ++i) {
+      names.push_back(tensors[i].first);
+      archive.write(prefix + std::to_string(i), tensors[i].second.detach().to(torch::kCPU), /*is_buffer=*/true);
+    }
+    return names;
+  };
+  const nlohmann::json names = write_tensors(model, "t");
   if (optimizer) {
     torch::serialize::OutputArchive optimizer_archive;
     optimizer->save(optimizer_archive);
@@ -76,14 +80,15 @@ void save_train_state(const fs::path& path, const TrainState& state, torch::nn::
     optimizer_archive.save_to(bytes);
     archive.write("optimizer", bytes_to_tensor(bytes.str()), true);
   }
-  const nlohmann::json header = {{"format", "satx-train-state"},
-                                 {"version", kStateVersion},
-                                 {"phase", state.phase},
-                                 {"epoch", state.epoch},
-                                 {"finished", state.finished},
-                                 {"has_optimizer", optimizer != nullptr},
-                                 {"tensor_names", names},
-                                 {"trainer", state.trainer}};
+  nlohmann::json header = {{"format", "satx-train-state"},
+                           {"version", kStateVersion},
+                           {"phase", state.phase},
+                           {"epoch", state.epoch},
+                           {"finished", state.finished},
+                           {"has_optimizer", optimizer != nullptr},
+                           {"tensor_names", names},
+                           {"trainer", state.trainer}};
+  if (average) header["average_names"] = write_tensors(*average, "a");
   archive.write("header", bytes_to_tensor(header.dump()), true);
   std::ostringstream out;
   archive.save_to(out);
@@ -105,23 +110,29 @@ TrainState read_train_state(const fs::path& path) {
   return state;
 }
 
-void restore_train_state(const fs::path& path, torch::nn::Module& model, torch::optim::Optimizer* optimizer) {
+void restore_train_state(const fs::path& path, torch::nn::Module& model, torch::optim::Optimizer* optimizer,
+                         torch::nn::Module* average) {
   LoadedArchive loaded;
   load_archive(path, loaded);
-  const auto names = loaded.header.at("tensor_names").get<std::vector<std::string>>();
-  std::map<std::string, size_t> index;
-  for (size_t i = 0; i < names.size(); ++i) index[names[i]] = i;
   torch::NoGradGuard no_grad;
-  for (auto& [name, tensor] : model_tensors(model)) {
-    auto it = index.find(name);
-    if (it == index.end()) throw_bad_data("reading " + path.string() + ": no tensor '" + name + "' (a different model?)");
-    torch::Tensor saved;
-    loaded.archive.read("t" + std::to_string(it->second), saved);
-    if (saved.sizes() != tensor.sizes())
-      throw_bad_data("reading " + path.string() + ": tensor '" + name + "' has shape " + c10::str(saved.sizes()) +
-                     ", the model expects " + c10::str(tensor.sizes()));
-    tensor.copy_(saved);
-  }
+  auto read_tensors = [&](torch::nn::Module& module, const std::string& names_key, const std::string& prefix) {
+    const auto names = loaded.header.at(names_key).get<std::vector<std::string>>();
+    std::map<std::string, size_t> index;
+    for (size_t i = 0; i < names.size(); ++i) index[names[i]] = i;
+    for (auto& [name, tensor] : model_tensors(module)) {
+      auto it = index.find(name);
+      if (it == index.end())
+        throw_bad_data("reading " + path.string() + ": no tensor '" + name + "' (a different model?)");
+      torch::Tensor saved;
+      loaded.archive.read(prefix + std::to_string(it->second), saved);
+      if (saved.sizes() != tensor.sizes())
+        throw_bad_data("reading " + path.string() + ": tensor '" + name + "' has shape " + c10::str(saved.sizes()) +
+                       ", the model expects " + c10::str(tensor.sizes()));
+      tensor.copy_(saved);
+    }
+  };
+  read_tensors(model, "tensor_names", "t");
+  if (average && loaded.header.contains("average_names")) read_tensors(*average, "average_names", "a");
   if (optimizer && loaded.header.value("has_optimizer", false)) {
     torch::Tensor bytes;
     loaded.archive.read("optimizer", bytes);

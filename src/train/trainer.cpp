@@ -164,7 +164,7 @@ class Trainer {
 
     if (first > 0) {
       // Mid-phase resume: the optimizer, schedule and patience continue where they were.
-      restore_train_state(files_->path("state.pt"), s.network(), &s.optimizer());
+      restore_train_state(files_->path("state.pt"), s.network(), &s.optimizer(), s.average());
       schedule.load_state(schedule_state_);
       stopping.load_state(early_stopping_state_);
     } else if (!early_stopping_state_.is_null()) {
@@ -204,7 +204,8 @@ class Trainer {
       state_.finished = final_phase && state_.epoch == epochs;
       state_.trainer = trainer_json(stopping, schedule);
       const bool phase_done = state_.epoch == epochs;
-      save_train_state(files_->path("state.pt"), state_, s.network(), phase_done ? nullptr : &s.optimizer());
+      save_train_state(files_->path("state.pt"), state_, s.network(), phase_done ? nullptr : &s.optimizer(),
+                       phase_done ? nullptr : s.average());
       files_->append_metrics(line);
       files_->add_scalars(line, global_epoch + 1);
       ++result_.epochs_run;

@@ -8,6 +8,7 @@
 #include <torch/torch.h>
 
 #include "satx/core/error.hpp"
+#include "satx/io/model_file.hpp"
 #include "satx/io/safetensors.hpp"
 #include "satx/models/network.hpp"
 #include "satx/train/checkpoint.hpp"
@@ -222,18 +223,16 @@ TEST(Trainer, AutoClassWeightsBalanceTheTrainingCounts) {
   }
 }
 
-TEST(Trainer, ResumeAfterACrashEndsWithTheSameMetrics) {
-  Fixture f;
-  auto o = f.options("straight");
-  o.epochs = 3;
-  o.deterministic = true;
-  o.crop_scale = 0.7;
-  o.jitter = 0.2;
+namespace {
+
+// Trains `o` straight and again with a crash in the middle of phase 2's second epoch followed
+// by a resume; both must end with the same metrics and weights.
+void expect_resume_matches_straight_run(const Fixture& f, TrainOptions o, const std::string& name) {
+  o.out = (f.dir / (name + "-straight")).string();
   const auto straight = train(o, test_context());
 
-  // The same run, crashing in the middle of phase 2's second epoch.
   auto crashing = o;
-  crashing.out = (f.dir / "crashed").string();
+  crashing.out = (f.dir / (name + "-crashed")).string();
   crashing.on_progress = [](const ProgressEvent& event) {
     if (event.kind == ProgressEvent::Kind::Step && event.phase == "full" && event.epoch == 2 && event.step == 1)
       throw std::runtime_error("simulated crash");
@@ -251,9 +250,54 @@ TEST(Trainer, ResumeAfterACrashEndsWithTheSameMetrics) {
   ASSERT_EQ(a.size(), b.size());
   for (size_t i = 0; i < a.size(); ++i)
     for (const char* key : {"train_loss", "val_loss", "val_accuracy"})
-      EXPECT_EQ(a[i][key].get<double>(), b[i][key].get<double>()) << "line " << i << " " << key;
+      EXPECT_EQ(a[i][key].get<double>(), b[i][key].get<double>()) << name << " line " << i << " " << key;
   const auto final_a = read_tensors(straight.last_model), final_b = read_tensors(resumed.last_model);
-  for (const auto& [name, tensor] : final_a) EXPECT_TRUE(torch::equal(tensor, final_b.at(name))) << name;
+  for (const auto& [tensor_name, tensor] : final_a)
+    EXPECT_TRUE(torch::equal(tensor, final_b.at(tensor_name))) << name << " " << tensor_name;
+}
+
+}  // namespace
+
+TEST(Trainer, ResumeAfterACrashEndsWithTheSameMetrics) {
+  Fixture f;
+  auto o = f.options("run");
+  o.epochs = 3;
+  o.deterministic = true;
+  o.crop_scale = 0.7;
+  o.jitter = 0.2;
+  expect_resume_matches_straight_run(f, o, "plain");
+  // The weight average is part of the resume state: without it the resumed average would restart.
+  o.ema = 0.9;
+  expect_resume_matches_straight_run(f, o, "ema");
+}
+
+TEST(Trainer, EmaValidatesAndSavesTheAveragedWeights) {
+  Fixture f;
+  auto o = f.options("ema");
+  o.head_epochs = 0;
+  o.epochs = 2;
+  o.ema = 0.9;
+  const auto result = train(o, test_context());
+  const auto saved = read_tensors(result.last_model);
+  // state.pt holds the trained network itself at the end of the phase.
+  auto network = satx::models::create_network("mobilenetv2", {2, 3});
+  restore_train_state(result.run_dir / "state.pt", *network, nullptr);
+  const auto& frozen = network->manifest().frozen_stages;
+  int averaged = 0, copied = 0;
+  for (const auto& [name, tensor] : satx::models::state_entries(*network)) {
+    const int stage = satx::models::stage_of(network->manifest(), name);
+    const bool trained = !is_bn_statistic(name) && (stage < 0 || stage >= frozen);
+    if (trained) {
+      averaged += !torch::equal(saved.at(name), tensor);
+    } else {
+      EXPECT_TRUE(torch::equal(saved.at(name), tensor)) << name << " is not trained and must be copied";
+      ++copied;
+    }
+  }
+  EXPECT_GT(averaged, 50);
+  EXPECT_GT(copied, 50);
+  const auto metadata = satx::io::read_model_metadata(result.last_model);
+  EXPECT_DOUBLE_EQ(metadata.training.at("ema").get<double>(), 0.9);
 }
 
 TEST(Trainer, ResumeWithoutStateIsAUsageError) {

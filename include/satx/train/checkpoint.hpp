@@ -21,17 +21,18 @@ struct TrainState {
   nlohmann::json trainer = nlohmann::json::object();
 };
 
-/// Writes `state`, every parameter and buffer of `model`, and `optimizer`'s state (when given)
-/// to `path` atomically.
+/// Writes `state`, every parameter and buffer of `model`, `optimizer`'s state and the averaged
+/// weights `average` (each when given) to `path` atomically.
 void save_train_state(const std::filesystem::path& path, const TrainState& state, torch::nn::Module& model,
-                      const torch::optim::Optimizer* optimizer);
+                      const torch::optim::Optimizer* optimizer, torch::nn::Module* average = nullptr);
 
 /// Reads the scalar state only (to decide how to rebuild the model and optimizer).
 /// BadData naming `path` when it is not a satx state file.
 TrainState read_train_state(const std::filesystem::path& path);
 
-/// Restores `model`'s tensors and, when `optimizer` is given and the file has one, its state.
-/// BadData naming `path` and the tensor when they do not fit.
-void restore_train_state(const std::filesystem::path& path, torch::nn::Module& model, torch::optim::Optimizer* optimizer);
+/// Restores `model`'s tensors and, when given and the file has them, `optimizer`'s state and the
+/// averaged weights into `average`. BadData naming `path` and the tensor when they do not fit.
+void restore_train_state(const std::filesystem::path& path, torch::nn::Module& model, torch::optim::Optimizer* optimizer,
+                         torch::nn::Module* average = nullptr);
 
 }  // namespace satx::train

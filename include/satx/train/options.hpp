@@ -34,6 +34,7 @@ struct TrainOptions {
   bool train_bn = false;              ///< train BatchNorm statistics in phase 2
   double lr_decay_per_stage = 1.0;    ///< each earlier stage's rate times this (1 = same rate)
   int freeze_stages = -1;             ///< phase 2 keeps this many leading stages frozen; -1 = the backbone's default
+  double ema = 0.0;                   ///< phase 2 validates and saves an average of the weights with this decay per step (0 = off)
 
   // satx finetune: start from a satx model file instead of ImageNet weights
   std::string from;                   ///< model file to continue training (finetune)

@@ -12,6 +12,7 @@
 #include "satx/core/error.hpp"
 #include "satx/eval/metrics.hpp"
 #include "satx/io/model_file.hpp"
+#include "satx/train/weight_average.hpp"
 #include "train/detail/initial_weights.hpp"
 
 namespace fs = std::filesystem;
@@ -333,6 +334,15 @@ void Session::begin_phase(const std::string& phase) {
   optimizer.weight_decay = options_.weight_decay;
   optimizer_ = make_optimizer(groups_, optimizer);
   scaler_ = std::make_unique<LossScaler>(amp_ && *amp_ == torch::kHalf);
+  if (!head && options_.ema > 0) {
+    // Starts as the phase's initial weights; a mid-phase resume overwrites it from state.pt.
+    average_ = models::create_network(arch_, {static_cast<int64_t>(classes_.size()), options_.in_channels});
+    average_->to(context_.device);
+    if (options_.channels_last) to_channels_last(*average_);
+    for (auto& parameter : average_->parameters()) parameter.set_requires_grad(false);
+    copy_weights(*network_, *average_);
+    average_->eval();
+  }
 
   if (cached_head(phase) && !train_features_.features.defined()) {
     // The frozen backbone in inference mode maps each tile to the same features every epoch,
@@ -352,6 +362,7 @@ void Session::begin_phase(const std::string& phase) {
 
 void Session::end_phase(const std::string& phase) {
   optimizer_.reset();
+  average_.reset();
   groups_.clear();
   if (phase == "head") {
     train_features_ = {};
@@ -443,6 +454,7 @@ EpochStats Session::train_epoch(const std::string& phase, int epoch, int epochs,
     if (batch->labels.numel() == 0) continue;
     const auto [inputs, targets] = prepare_train_batch(train_input_, *batch, global_epoch, step);
     train_step(step_context, forward, inputs, targets, epoch * steps + step, stats);
+    if (average_) update_average(*average_, *network_, options_.ema, epoch * steps + step);
     report(++step);
   }
   const auto bad = train_loader_->bad_files();
@@ -475,7 +487,7 @@ json Session::validate(const std::string& phase) {
     predictions.labels = valid_features_.labels.to(torch::kCPU);
   } else {
     const auto start = std::chrono::steady_clock::now();
-    predictions = predict_loader(*network_, *valid_loader_, *preprocess_, amp_, [&](int64_t done, int64_t total) {
+    predictions = predict_loader(evaluated(), *valid_loader_, *preprocess_, amp_, [&](int64_t done, int64_t total) {
       stage_progress("validating", done, total, seconds_since(start));
     });
   }
@@ -501,7 +513,8 @@ void Session::save_model(const fs::path& path, const json& line, const std::stri
                        {"weights", weights_info_},
                        {"epoch", line}};
   if (!options_.from.empty()) metadata.training["finetuned_from"] = options_.from;
-  io::save_model_file(path, *network_, metadata);
+  if (average_) metadata.training["ema"] = options_.ema;
+  io::save_model_file(path, evaluated(), metadata);
 }
 
 json Session::test(const fs::path& model_path) {

@@ -39,6 +39,8 @@ class Session {
   // True when the backbone starts from random initialization (no weights, no -from).
   bool random_init() const { return random_init_; }
   models::Network& network() { return *network_; }
+  // The averaged weights of phase 2 under -ema (what is validated and saved), else nullptr.
+  models::Network* average() { return average_.get(); }
   torch::optim::Optimizer& optimizer() { return *optimizer_; }
   spdlog::logger& log() const { return *context_.log; }
   void emit(const ProgressEvent& event) const;
@@ -71,6 +73,8 @@ class Session {
   std::unique_ptr<data::TileLoader> make_loader(const data::Dataset& dataset, bool shuffle) const;
   nlohmann::json metrics_json(const Predictions& predictions, const std::string& prefix) const;
   bool cached_head(const std::string& phase) const { return phase == "head" && options_.head_cache; }
+  // The network validation and checkpoints use: the average when there is one.
+  models::Network& evaluated() { return average_ ? *average_ : *network_; }
   void stage_progress(const std::string& label, int64_t done, int64_t total, double seconds) const;
 
   TrainOptions options_;
@@ -80,6 +84,7 @@ class Session {
   bool has_test_ = false;
   bool random_init_ = false;
   std::shared_ptr<models::Network> network_;
+  std::shared_ptr<models::Network> average_;
   std::string arch_;
   int input_size_ = 224;
   int loader_size_ = 224;
