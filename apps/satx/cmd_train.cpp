@@ -18,6 +18,11 @@ void bind_train_options(CLI::App& command, train::TrainOptions& o, TrainCommand 
     command.add_option("--model,-m", o.model, "Backbone: xception, mobilenetv2 or resnet50 (aliases accepted)")->group("Data");
   }
   command.add_option("--train", o.train_dir, "Training folder: one sub-folder per class")->group("Data");
+  command.add_option("--add-train", o.add_train,
+                     "Another training folder merged into -train (repeatable; any subset of the classes, e.g. "
+                     "hard negatives)")
+      ->group("Data")
+      ->allow_extra_args(false);
   command.add_option("--valid", o.valid_dir, "Validation folder with the same classes")->group("Data");
   if (which != TrainCommand::LrFind)
     command.add_option("--test", o.test_dir, "Optional test folder, scored with the best checkpoint at the end")->group("Data");

@@ -122,6 +122,36 @@ void check_same_classes(const std::vector<const Dataset*>& splits, const std::ve
   throw_bad_data(message);
 }
 
+int64_t merge(Dataset& dataset, const Dataset& more) {
+  std::map<std::string, int64_t> index;
+  for (size_t i = 0; i < dataset.classes.size(); ++i) index.emplace(dataset.classes[i], static_cast<int64_t>(i));
+  std::vector<std::string> unknown;
+  for (const auto& name : more.classes)
+    if (!index.count(name)) unknown.push_back(name);
+  if (!unknown.empty())
+    throw_bad_data("the classes of " + more.root + " are not all classes of " + dataset.root +
+                   "; not in it: " + quoted_list(unknown));
+  std::set<std::string> present;
+  for (const Sample& sample : dataset.samples) present.insert(sample.path);
+  int64_t repeated = 0;
+  for (const Sample& sample : more.samples) {
+    if (!present.insert(sample.path).second) {
+      ++repeated;
+      continue;
+    }
+    Sample added = sample;
+    added.label = index.at(more.classes[static_cast<size_t>(sample.label)]);
+    dataset.samples.push_back(added);
+    ++dataset.class_counts[static_cast<size_t>(added.label)];
+  }
+  std::sort(dataset.samples.begin(), dataset.samples.end(), [](const Sample& a, const Sample& b) {
+    return a.label != b.label ? a.label < b.label : a.path < b.path;
+  });
+  dataset.skipped_hidden += more.skipped_hidden;
+  dataset.skipped_non_image += more.skipped_non_image;
+  return repeated;
+}
+
 void relabel(Dataset& dataset, const std::vector<std::string>& classes) {
   std::map<std::string, int64_t> wanted;
   for (size_t i = 0; i < classes.size(); ++i) wanted.emplace(classes[i], static_cast<int64_t>(i));

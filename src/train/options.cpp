@@ -14,7 +14,7 @@ namespace {
 // One list drives both directions, so a new option cannot be written but not read back.
 template <typename Visitor>
 void visit_fields(TrainOptions& o, Visitor&& v) {
-  v("model", o.model); v("train", o.train_dir); v("valid", o.valid_dir); v("test", o.test_dir);
+  v("model", o.model); v("train", o.train_dir); v("add_train", o.add_train); v("valid", o.valid_dir); v("test", o.test_dir);
   v("weights", o.weights); v("out", o.out); v("input_size", o.input_size); v("in_channels", o.in_channels);
   v("cache", o.cache); v("strict", o.strict);
   v("head_epochs", o.head_epochs); v("head_lr", o.head_lr); v("head_cache", o.head_cache);

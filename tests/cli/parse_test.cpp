@@ -37,6 +37,12 @@ TEST(CommandLine, AllFourSpellingsAgree) {
   EXPECT_EQ(a["--epochs"], std::vector<std::string>{"3"});
 }
 
+TEST(CommandLine, RepeatableOptionCollectsEachSpelling) {
+  auto a = parsed_train_options({"train", "-train=t", "-add-train=n1", "--add-train", "n2", "-valid=v"});
+  EXPECT_EQ(a["--add-train"], (std::vector<std::string>{"n1", "n2"}));
+  EXPECT_EQ(a["--valid"], std::vector<std::string>{"v"});
+}
+
 TEST(CommandLine, NormalizeLeavesShortFlagsNumbersAndStdinAlone) {
   std::vector<std::string> words = {"satx", "-h", "-input=-", "-", "-0.5", "-q", "-model", "x"};
   std::vector<char*> argv;

@@ -1,4 +1,6 @@
 // Dataset discovery: class order, nested folders, what is skipped and counted, split checks.
+#include <algorithm>
+
 #include <gtest/gtest.h>
 
 #include "satx/core/error.hpp"
@@ -122,4 +124,39 @@ TEST(Relabel, ReordersLabelsToTheGivenClassOrder) {
   std::string message = bad_data_message([&] { satx::data::relabel(dataset, {"a", "b", "d"}); });
   EXPECT_NE(message.find("expected but missing: 'd'"), std::string::npos) << message;
   EXPECT_NE(message.find("present but not expected: 'c'"), std::string::npos) << message;
+}
+
+TEST(Merge, AddsAFolderWithASubsetOfTheClassesByName) {
+  satx::testing::TempDir dir;
+  satx::testing::make_tiny_dataset(dir / "train", {"a", "b", "c"}, 2, 8, 1);
+  satx::testing::make_tiny_dataset(dir / "negatives", {"c"}, 3, 8, 2);
+  auto dataset = discover_dataset((dir / "train").string());
+  const auto more = discover_dataset((dir / "negatives").string());
+  ASSERT_EQ(more.samples.front().label, 0);  // "c" is class 0 of its own folder
+  EXPECT_EQ(satx::data::merge(dataset, more), 0);
+  EXPECT_EQ(dataset.samples.size(), 9u);
+  EXPECT_EQ(dataset.class_counts, (std::vector<int64_t>{2, 2, 5}));
+  for (const auto& sample : dataset.samples) {
+    const std::string folder = fs::path(sample.path).parent_path().filename().string();
+    EXPECT_EQ(dataset.classes[static_cast<size_t>(sample.label)], folder) << sample.path;
+  }
+  EXPECT_TRUE(std::is_sorted(dataset.samples.begin(), dataset.samples.end(), [](const auto& x, const auto& y) {
+    return x.label < y.label;
+  }));
+
+  // The same folder again adds nothing.
+  EXPECT_EQ(satx::data::merge(dataset, more), 3);
+  EXPECT_EQ(dataset.samples.size(), 9u);
+}
+
+TEST(Merge, RefusesClassesTheTrainingSetLacks) {
+  satx::testing::TempDir dir;
+  satx::testing::make_tiny_dataset(dir / "train", {"a", "b"}, 2, 8, 1);
+  satx::testing::make_tiny_dataset(dir / "more", {"b", "z"}, 2, 8, 2);
+  auto dataset = discover_dataset((dir / "train").string());
+  const std::string message =
+      bad_data_message([&] { satx::data::merge(dataset, discover_dataset((dir / "more").string())); });
+  EXPECT_NE(message.find("'z'"), std::string::npos) << message;
+  EXPECT_EQ(message.find("'b'"), std::string::npos) << message;
+  EXPECT_EQ(dataset.samples.size(), 4u);
 }

@@ -300,6 +300,21 @@ TEST(Trainer, EmaValidatesAndSavesTheAveragedWeights) {
   EXPECT_DOUBLE_EQ(metadata.training.at("ema").get<double>(), 0.9);
 }
 
+TEST(Trainer, AddTrainMergesMoreFoldersIntoTheTrainingSet) {
+  Fixture f;
+  satx::testing::make_tiny_dataset(f.dir / "negatives", {"field"}, 5, 32, 9);
+  auto o = f.options("added");
+  o.epochs = 0;
+  o.add_train = {(f.dir / "negatives").string()};
+  const auto result = train(o, test_context());
+  std::ifstream in(result.run_dir / "config.json");
+  const auto config = json::parse(in);
+  EXPECT_EQ(config.at("resolved").at("train_tiles").get<int>(), 2 * 12 + 5);
+  EXPECT_EQ(config.at("options").at("add_train"), json::array({o.add_train.front()}));
+  const auto metadata = satx::io::read_model_metadata(result.last_model);
+  EXPECT_EQ(metadata.training.at("add_train"), json::array({o.add_train.front()}));
+}
+
 TEST(Trainer, ResumeWithoutStateIsAUsageError) {
   Fixture f;
   auto o = f.options("nothing");

@@ -37,6 +37,11 @@ Dataset discover_dataset(const std::string& root, const DiscoverOptions& options
 /// from which split. `names` labels the splits ("train", "valid", ...) in the message.
 void check_same_classes(const std::vector<const Dataset*>& splits, const std::vector<std::string>& names);
 
+/// Adds the samples of `more` to `dataset`, labelled by class name; `more` may hold a subset of
+/// the classes (e.g. a folder of hard negatives). BadData naming the classes of `more` that
+/// `dataset` lacks. A file already in `dataset` is not added twice; returns how many were not.
+int64_t merge(Dataset& dataset, const Dataset& more);
+
 /// Re-labels `dataset` to `classes` (same set, any order), e.g. a model's class order.
 /// BadData listing the differences when the sets differ.
 void relabel(Dataset& dataset, const std::vector<std::string>& classes);

@@ -15,6 +15,7 @@ struct TrainOptions {
   // Data
   std::string model = "mobilenetv2";  ///< arch name or alias (see `satx weights list`)
   std::string train_dir;              ///< folder per class
+  std::vector<std::string> add_train; ///< more training folders (any subset of the classes), merged into train_dir
   std::string valid_dir;              ///< folder per class, same classes
   std::string test_dir;               ///< optional: evaluated with the best checkpoint at the end
   std::string weights = "auto";       ///< weights file, "none" (random init) or "auto" (none unless found)

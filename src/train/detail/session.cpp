@@ -93,6 +93,11 @@ void Session::load_data(const json* saved_config) {
     return dataset;
   };
   train_set_ = discover(options_.train_dir);
+  for (const auto& folder : options_.add_train) {
+    const int64_t repeated = data::merge(train_set_, discover(folder));
+    if (repeated > 0) log().warn("{}: {} file(s) already in the training set, counted once", folder, repeated);
+    log().info("added {} to the training set: {} tiles in all", folder, train_set_.samples.size());
+  }
   valid_set_ = discover(options_.valid_dir);
   std::vector<const data::Dataset*> splits = {&train_set_, &valid_set_};
   std::vector<std::string> names = {"train", "valid"};
@@ -505,6 +510,7 @@ void Session::save_model(const fs::path& path, const json& line, const std::stri
   metadata.satx_version = version();
   metadata.training = {{"checkpoint", kind},
                        {"train", options_.train_dir},
+                       {"add_train", options_.add_train},
                        {"valid", options_.valid_dir},
                        {"head_epochs", options_.head_epochs},
                        {"epochs", options_.epochs},
