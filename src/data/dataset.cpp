@@ -48,6 +48,13 @@ std::vector<std::string> walk_class(const fs::path& folder, Dataset& dataset) {
   return images;
 }
 
+// The order every Dataset keeps: by label, then path.
+void sort_samples(std::vector<Sample>& samples) {
+  std::sort(samples.begin(), samples.end(), [](const Sample& a, const Sample& b) {
+    return a.label != b.label ? a.label < b.label : a.path < b.path;
+  });
+}
+
 }  // namespace
 
 Dataset discover_dataset(const std::string& root, const DiscoverOptions& options) {
@@ -129,8 +136,8 @@ int64_t merge(Dataset& dataset, const Dataset& more) {
   for (const auto& name : more.classes)
     if (!index.count(name)) unknown.push_back(name);
   if (!unknown.empty())
-    throw_bad_data("the classes of " + more.root + " are not all classes of " + dataset.root +
-                   "; not in it: " + quoted_list(unknown));
+    throw_bad_data(more.root + " has class folders that the training folder " + dataset.root +
+                   " lacks: " + quoted_list(unknown));
   std::set<std::string> present;
   for (const Sample& sample : dataset.samples) present.insert(sample.path);
   int64_t repeated = 0;
@@ -144,9 +151,7 @@ int64_t merge(Dataset& dataset, const Dataset& more) {
     dataset.samples.push_back(added);
     ++dataset.class_counts[static_cast<size_t>(added.label)];
   }
-  std::sort(dataset.samples.begin(), dataset.samples.end(), [](const Sample& a, const Sample& b) {
-    return a.label != b.label ? a.label < b.label : a.path < b.path;
-  });
+  sort_samples(dataset.samples);
   dataset.skipped_hidden += more.skipped_hidden;
   dataset.skipped_non_image += more.skipped_non_image;
   return repeated;
@@ -175,9 +180,7 @@ void relabel(Dataset& dataset, const std::vector<std::string>& classes) {
     counts[static_cast<size_t>(new_label[old])] = dataset.class_counts[old];
   }
   for (Sample& sample : dataset.samples) sample.label = new_label[static_cast<size_t>(sample.label)];
-  std::sort(dataset.samples.begin(), dataset.samples.end(), [](const Sample& a, const Sample& b) {
-    return a.label != b.label ? a.label < b.label : a.path < b.path;
-  });
+  sort_samples(dataset.samples);
   dataset.classes = classes;
   dataset.class_counts = counts;
 }

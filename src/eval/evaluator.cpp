@@ -41,9 +41,7 @@ EvalResult evaluate(predict::InferenceEngine& engine, const data::Dataset& datas
   int64_t done = 0;
   const auto start = std::chrono::steady_clock::now();
   predict::score_tiles(engine, paths, labels, options.scorer, context, [&](const predict::ScoredBatch& batch) {
-    for (const auto& bad : batch.failed) {
-      result.failed.push_back(bad);
-    }
+    result.failed.insert(result.failed.end(), batch.failed.begin(), batch.failed.end());
     done += static_cast<int64_t>(batch.failed.size() + batch.indices.size());
     if (!batch.indices.empty()) {
       const torch::Tensor predicted = predict::decide_labels(batch.probabilities, threshold);

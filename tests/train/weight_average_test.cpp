@@ -32,7 +32,7 @@ TEST(WeightAverage, DecayWarmsUpThenHoldsTheGivenValue) {
 TEST(WeightAverage, AveragesTrainedParametersAndCopiesTheRest) {
   torch::manual_seed(3);
   Tiny model, average;
-  copy_weights(model, average);
+  WeightAverage averager(model, average, 0.9);
   EXPECT_TRUE(torch::equal(model.fc->weight, average.fc->weight));
 
   torch::NoGradGuard no_grad;
@@ -41,7 +41,8 @@ TEST(WeightAverage, AveragesTrainedParametersAndCopiesTheRest) {
   model.frozen->weight.add_(1.0);
   model.bn->running_mean.add_(2.0);
   model.bn->num_batches_tracked.add_(5);
-  update_average(average, model, 0.9, 1000);  // past the warm-up: d = 0.9
+  averager.update(1000);  // past the warm-up: d = 0.9
+  averager.copy_untrained();
 
   EXPECT_TRUE(torch::allclose(average.fc->weight, before * 0.9 + model.fc->weight * 0.1, 1e-6, 1e-6));
   EXPECT_FALSE(torch::equal(average.fc->weight, model.fc->weight));
@@ -50,12 +51,12 @@ TEST(WeightAverage, AveragesTrainedParametersAndCopiesTheRest) {
   EXPECT_EQ(average.bn->num_batches_tracked.item<int64_t>(), model.bn->num_batches_tracked.item<int64_t>());
 
   // Repeated updates towards a fixed model converge to it.
-  for (int i = 0; i < 300; ++i) update_average(average, model, 0.9, 1000 + i);
+  for (int i = 0; i < 300; ++i) averager.update(1000 + i);
   EXPECT_TRUE(torch::allclose(average.fc->weight, model.fc->weight, 1e-5, 1e-5));
 }
 
 TEST(WeightAverage, DifferentNetworksAreRefused) {
   Tiny a(4), b(5);
-  EXPECT_THROW(update_average(a, b, 0.9, 0), satx::Error);
+  EXPECT_THROW(WeightAverage(a, b, 0.9), satx::Error);
   EXPECT_THROW(copy_weights(a, b), satx::Error);
 }

@@ -12,7 +12,6 @@
 #include "satx/core/error.hpp"
 #include "satx/eval/metrics.hpp"
 #include "satx/io/model_file.hpp"
-#include "satx/train/weight_average.hpp"
 #include "train/detail/initial_weights.hpp"
 
 namespace fs = std::filesystem;
@@ -345,7 +344,7 @@ void Session::begin_phase(const std::string& phase) {
     average_->to(context_.device);
     if (options_.channels_last) to_channels_last(*average_);
     for (auto& parameter : average_->parameters()) parameter.set_requires_grad(false);
-    copy_weights(*network_, *average_);
+    averager_ = std::make_unique<WeightAverage>(*network_, *average_, options_.ema);
     average_->eval();
   }
 
@@ -367,12 +366,19 @@ void Session::begin_phase(const std::string& phase) {
 
 void Session::end_phase(const std::string& phase) {
   optimizer_.reset();
+  averager_.reset();
   average_.reset();
   groups_.clear();
   if (phase == "head") {
     train_features_ = {};
     valid_features_ = {};
   }
+}
+
+models::Network& Session::evaluated() {
+  if (!averager_) return *network_;
+  averager_->copy_untrained();
+  return *average_;
 }
 
 StepContext Session::make_step_context(const LrSchedule& schedule, double peak_lr) {
@@ -459,7 +465,7 @@ EpochStats Session::train_epoch(const std::string& phase, int epoch, int epochs,
     if (batch->labels.numel() == 0) continue;
     const auto [inputs, targets] = prepare_train_batch(train_input_, *batch, global_epoch, step);
     train_step(step_context, forward, inputs, targets, epoch * steps + step, stats);
-    if (average_) update_average(*average_, *network_, options_.ema, epoch * steps + step);
+    if (averager_) averager_->update(epoch * steps + step);
     report(++step);
   }
   const auto bad = train_loader_->bad_files();

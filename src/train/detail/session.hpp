@@ -18,6 +18,7 @@
 #include "satx/predict/preprocess.hpp"
 #include "satx/train/options.hpp"
 #include "satx/train/schedule.hpp"
+#include "satx/train/weight_average.hpp"
 #include "train/detail/loops.hpp"
 #include "train/detail/run_files.hpp"
 
@@ -73,8 +74,9 @@ class Session {
   std::unique_ptr<data::TileLoader> make_loader(const data::Dataset& dataset, bool shuffle) const;
   nlohmann::json metrics_json(const Predictions& predictions, const std::string& prefix) const;
   bool cached_head(const std::string& phase) const { return phase == "head" && options_.head_cache; }
-  // The network validation and checkpoints use: the average when there is one.
-  models::Network& evaluated() { return average_ ? *average_ : *network_; }
+  // The network validation and checkpoints use: the average (with the trained network's buffers)
+  // when there is one.
+  models::Network& evaluated();
   void stage_progress(const std::string& label, int64_t done, int64_t total, double seconds) const;
 
   TrainOptions options_;
@@ -85,6 +87,7 @@ class Session {
   bool random_init_ = false;
   std::shared_ptr<models::Network> network_;
   std::shared_ptr<models::Network> average_;
+  std::unique_ptr<WeightAverage> averager_;  // keeps average_ up to date in phase 2 under -ema
   std::string arch_;
   int input_size_ = 224;
   int loader_size_ = 224;
