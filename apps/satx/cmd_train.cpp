@@ -52,7 +52,12 @@ void bind_train_options(CLI::App& command, train::TrainOptions& o, TrainCommand 
       ->group("Phases");
   command.add_option("--epochs", o.epochs, "Phase 2 epochs: whole network")->group("Phases");
   command.add_option("--lr", o.lr, "Phase 2 peak learning rate")->group("Phases");
-  command.add_flag("--train-bn", o.train_bn, "Update BatchNorm statistics in phase 2 (off: inference mode)")->group("Phases");
+  command.add_flag("--train-bn", o.train_bn, "Train BatchNorm in phase 2: batch statistics, running averages (off: inference mode)")
+      ->group("Phases");
+  command.add_option("--bn-calibration", o.bn_calibration,
+                     "With -train-bn: re-express pretrained BatchNorm around the statistics of this many training tiles "
+                     "first, keeping the network's function (0 = off)")
+      ->group("Phases");
   command.add_option("--lr-decay-per-stage", o.lr_decay_per_stage, "Multiply the rate by this for each earlier stage (1 = off)")
       ->group("Phases");
   command.add_option("--ema", o.ema,

@@ -18,7 +18,8 @@ void visit_fields(TrainOptions& o, Visitor&& v) {
   v("weights", o.weights); v("out", o.out); v("input_size", o.input_size); v("in_channels", o.in_channels);
   v("cache", o.cache); v("strict", o.strict);
   v("head_epochs", o.head_epochs); v("head_lr", o.head_lr); v("head_cache", o.head_cache);
-  v("epochs", o.epochs); v("lr", o.lr); v("train_bn", o.train_bn); v("lr_decay_per_stage", o.lr_decay_per_stage);
+  v("epochs", o.epochs); v("lr", o.lr); v("train_bn", o.train_bn); v("bn_calibration", o.bn_calibration);
+  v("lr_decay_per_stage", o.lr_decay_per_stage);
   v("freeze_stages", o.freeze_stages); v("ema", o.ema); v("from", o.from); v("new_head", o.new_head);
   v("batch", o.batch); v("optimizer", o.optimizer); v("momentum", o.momentum); v("nesterov", o.nesterov);
   v("weight_decay", o.weight_decay); v("schedule", o.schedule); v("warmup_epochs", o.warmup_epochs);
@@ -73,6 +74,7 @@ void validate(const TrainOptions& o) {
   require(o.clip_grad >= 0, "-clip-grad must be >= 0, got " + std::to_string(o.clip_grad));
   require(o.freeze_stages >= -1, "-freeze-stages must be >= 0 (or -1 for the backbone's default), got " +
                                      std::to_string(o.freeze_stages));
+  require(o.bn_calibration >= 0, "-bn-calibration must be >= 0 (0 = off), got " + std::to_string(o.bn_calibration));
   require(o.ema >= 0 && o.ema < 1, "-ema must be in [0, 1) (0 = off; 0.999 is typical), got " + std::to_string(o.ema));
   require(o.crop_scale > 0 && o.crop_scale <= 1, "-crop-scale must be in (0, 1], got " + std::to_string(o.crop_scale));
   require(o.jitter >= 0 && o.jitter < 1, "-jitter must be in [0, 1), got " + std::to_string(o.jitter));

@@ -145,7 +145,7 @@ class Trainer {
     auto& s = *session_;
     const bool head = phase == "head";
     const double peak_lr = head ? options_.head_lr : options_.lr;
-    s.begin_phase(phase);
+    s.begin_phase(phase, /*fresh=*/first == 0);
     const int64_t steps = s.steps_per_epoch(phase);
 
     ScheduleOptions schedule_options;

@@ -269,6 +269,10 @@ TEST(Trainer, ResumeAfterACrashEndsWithTheSameMetrics) {
   // The weight average is part of the resume state: without it the resumed average would restart.
   o.ema = 0.9;
   expect_resume_matches_straight_run(f, o, "ema");
+  // -train-bn calibrates BatchNorm when phase 2 starts, not again on a mid-phase resume.
+  o.ema = 0;
+  o.train_bn = true;
+  expect_resume_matches_straight_run(f, o, "train-bn");
 }
 
 TEST(Trainer, EmaValidatesAndSavesTheAveragedWeights) {

@@ -33,6 +33,7 @@ struct TrainOptions {
   int epochs = 5;
   double lr = 1e-3;
   bool train_bn = false;              ///< train BatchNorm statistics in phase 2
+  int bn_calibration = 256;           ///< with train_bn: tiles whose statistics pretrained BatchNorm is re-expressed around (0 = off)
   double lr_decay_per_stage = 1.0;    ///< each earlier stage's rate times this (1 = same rate)
   int freeze_stages = -1;             ///< phase 2 keeps this many leading stages frozen; -1 = the backbone's default
   double ema = 0.0;                   ///< phase 2 validates and saves an average of the weights with this decay per step (0 = off)

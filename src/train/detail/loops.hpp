@@ -30,6 +30,13 @@ torch::Tensor soft_cross_entropy(const torch::Tensor& logits, const torch::Tenso
 // Puts every BatchNorm of `module` in inference mode (running statistics used, not updated).
 void freeze_batchnorm(torch::nn::Module& module);
 
+// Re-expresses every trainable (affine, weight requiring grad) BatchNorm2d of `network` around the statistics of its input on
+// `inputs` (normalized, on the network's device; forwarded in chunks of `chunk` tiles), without
+// changing what the network computes in inference mode: running_mean/running_var become the
+// measured mean/variance, and weight and bias absorb the difference. Training-mode BatchNorm
+// then starts from (almost) the function the network had. Returns the number of layers.
+int calibrate_batchnorm(models::Network& network, const torch::Tensor& inputs, int64_t chunk = 64);
+
 // Everything a training step needs besides the batch.
 struct StepContext {
   models::Network* network = nullptr;

@@ -311,7 +311,47 @@ void Session::stage_progress(const std::string& label, int64_t done, int64_t tot
   emit(event);
 }
 
-void Session::begin_phase(const std::string& phase) {
+void Session::calibrate_batchnorm_layers() {
+  const auto start = std::chrono::steady_clock::now();
+  torch::Tensor inputs;
+  {
+    std::vector<torch::Tensor> batches;
+    int64_t tiles = 0;
+    // Augmented like the batches the layers will normalize; an epoch number no real epoch uses.
+    train_loader_->start_epoch(-1);
+    while (tiles < options_.bn_calibration) {
+      auto batch = train_loader_->next();
+      if (!batch) break;
+      if (batch->labels.numel() == 0) continue;
+      batches.push_back(prepare_train_batch(train_input_, *batch, -1, static_cast<int64_t>(batches.size())).first);
+      tiles += batches.back().size(0);
+    }
+    if (batches.empty()) return;
+    inputs = torch::cat(batches).slice(0, 0, options_.bn_calibration);
+  }
+  if (options_.channels_last) inputs = inputs.contiguous(torch::MemoryFormat::ChannelsLast);
+  const int layers = calibrate_batchnorm(*network_, inputs, options_.batch);
+  log().info("-train-bn: {} BatchNorm layers re-expressed around the statistics of {} training tiles ({:.1f}s)", layers,
+             inputs.size(0), seconds_since(start));
+}
+
+void Session::set_full_training_mode() {
+  network_->train();
+  if (!options_.train_bn) {
+    freeze_batchnorm(*network_);
+    return;
+  }
+  // A frozen stage stays exactly as loaded, its BatchNorm statistics included.
+  if (options_.freeze_stages <= 0) return;
+  const auto& manifest = network_->manifest();
+  for (const auto& item : network_->named_modules("", false)) {
+    if (!item.value()->as<torch::nn::BatchNorm2d>()) continue;
+    const int stage = models::stage_of(manifest, item.key() + ".weight");
+    if (stage >= 0 && stage < options_.freeze_stages) item.value()->eval();
+  }
+}
+
+void Session::begin_phase(const std::string& phase, bool fresh) {
   const bool head = phase == "head";
   const auto& manifest = network_->manifest();
   for (auto& item : network_->named_parameters(true)) {
@@ -324,6 +364,8 @@ void Session::begin_phase(const std::string& phase) {
   }
   if (head)
     for (auto& parameter : network_->head_parameters()) parameter.set_requires_grad(true);
+  // After the freezing above: only the layers this phase trains are rewritten.
+  if (!head && fresh && options_.train_bn && !random_init_ && options_.bn_calibration > 0) calibrate_batchnorm_layers();
 
   GroupingOptions grouping;
   grouping.head_only = head;
@@ -455,8 +497,7 @@ EpochStats Session::train_epoch(const std::string& phase, int epoch, int epochs,
     for (const auto& item : network_->named_modules("", false))
       if (item.key() == head_root) item.value()->train();
   } else {
-    network_->train();
-    if (!options_.train_bn) freeze_batchnorm(*network_);
+    set_full_training_mode();
   }
   auto forward = [this](const torch::Tensor& x) { return network_->forward(x); };
   train_loader_->start_epoch(global_epoch + 1);
@@ -546,8 +587,7 @@ json Session::test(const fs::path& model_path) {
 
 double Session::lr_find_step(double lr, int64_t step) {
   if (!optimizer_) throw_runtime("lr-find: begin_phase was not called");
-  network_->train();
-  if (!options_.train_bn) freeze_batchnorm(*network_);
+  set_full_training_mode();
   std::optional<data::Batch> batch;
   for (int attempt = 0; attempt < 3 && !batch; ++attempt) {
     if (!lr_find_started_) {

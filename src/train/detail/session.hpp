@@ -47,8 +47,10 @@ class Session {
   void emit(const ProgressEvent& event) const;
 
   // Freezes/unfreezes parameters for `phase` ("head" or "full"), builds its optimizer, and for
-  // the head phase with head_cache computes the pooled features of train and valid once.
-  void begin_phase(const std::string& phase);
+  // the head phase with head_cache computes the pooled features of train and valid once. A
+  // `fresh` full phase under train_bn first calibrates pretrained BatchNorm (a mid-phase resume
+  // restores the calibrated tensors from state.pt instead).
+  void begin_phase(const std::string& phase, bool fresh = true);
   void end_phase(const std::string& phase);
   int64_t steps_per_epoch(const std::string& phase) const;
 
@@ -69,6 +71,10 @@ class Session {
   void build_network(const nlohmann::json* saved_config);
   void build_loaders();
   void set_class_weights();
+  // Rewrites pretrained BatchNorm around the statistics of bn_calibration training tiles.
+  void calibrate_batchnorm_layers();
+  // Phase 2 training mode: BatchNorm in inference mode, or (train_bn) only in frozen stages.
+  void set_full_training_mode();
   // What train_step needs for this phase's optimizer, at `peak_lr` under `schedule`.
   StepContext make_step_context(const LrSchedule& schedule, double peak_lr);
   std::unique_ptr<data::TileLoader> make_loader(const data::Dataset& dataset, bool shuffle) const;
