@@ -21,6 +21,7 @@ struct EvalCliOptions {
   int batch = 128;
   int topk = -1;
   bool tta = false;
+  std::vector<double> tta_scales = predict::InferenceOptions().tta_scales;
   std::optional<double> threshold;
   std::string choose_threshold;
   std::string json;
@@ -71,6 +72,7 @@ int run_eval(const EvalCliOptions& o, const CommonOptions& common) {
   predict::InferenceOptions inference;
   inference.precision = o.precision;
   inference.tta = o.tta;
+  inference.tta_scales = o.tta_scales;
   predict::InferenceEngine engine(std::move(model), context.device, inference);
 
   eval::EvalOptions options;
@@ -81,7 +83,8 @@ int run_eval(const EvalCliOptions& o, const CommonOptions& common) {
   options.scorer.decode_threads = o.decode_threads;
 
   context.log->info("evaluating {} on {} ({} tiles, {} classes{})", o.model, o.data, dataset.samples.size(),
-                    metadata.classes.size(), o.tta ? ", 8-view TTA" : "");
+                    metadata.classes.size(),
+                    engine.views() > 1 ? ", " + std::to_string(engine.views()) + "-view TTA" : std::string());
   Progress progress("eval", static_cast<int64_t>(dataset.samples.size()), "tile", 1000, common.quiet);
   eval::EvalResult result = eval::evaluate(engine, dataset, options, context,
                                            [&](int64_t done, int64_t) { progress.update(done); });
@@ -112,6 +115,7 @@ int run_eval(const EvalCliOptions& o, const CommonOptions& common) {
     j["model"] = o.model;
     j["data"] = o.data;
     j["tta"] = o.tta;
+    j["tta_sizes"] = engine.input_sizes();
     j["unreadable"] = result.failed.size();
     j["seconds"] = result.seconds;
     if (criterion) j["chosen_threshold"] = extra;
@@ -148,6 +152,9 @@ void setup_eval(CLI::App& command, Run& run) {
 
   command.add_option("--topk", o.topk, "Top-k accuracy: K, 0 = off, -1 = 5 when the model has more than 5 classes")->group("Metrics");
   command.add_flag("--tta", o.tta, "Average the 8 dihedral views (flips and 90-degree rotations) of each tile")->group("Metrics");
+  command.add_option("--tta-scales", o.tta_scales, "Also score each tile at these multiples of the model's input size and average the probabilities, "
+                     "e.g. 1,1.125 (with -tta: every view at every size)")
+      ->delimiter(',')->allow_extra_args(false)->capture_default_str()->group("Metrics");
   command.add_option("--threshold", o.threshold, "Two-class models: decision threshold on p(positive class), overriding the stored one")
       ->group("Metrics");
   command.add_option("--choose-threshold", o.choose_threshold,

@@ -26,6 +26,7 @@ struct PredictCliOptions {
   std::string shard;
   int batch = 128;
   bool tta = false;
+  std::vector<double> tta_scales = predict::InferenceOptions().tta_scales;
   std::string precision = "auto";
   int decode_threads = 0;
   bool strict = false;
@@ -62,6 +63,7 @@ int run_predict(const PredictCliOptions& o, const CommonOptions& common) {
   predict::InferenceOptions inference;
   inference.precision = o.precision;
   inference.tta = o.tta;
+  inference.tta_scales = o.tta_scales;
   predict::InferenceEngine engine(std::move(model), context.device, inference);
   context.log->debug("scoring on {} in {} with {} decode threads", context.device.str(), c10::toString(engine.dtype()),
                      predict::resolve_decode_threads(options.scorer, context));
@@ -125,6 +127,9 @@ void setup_predict(CLI::App& command, Run& run) {
 
   command.add_option("--batch,-b", o.batch, "Tiles per forward pass")->group("Runtime");
   command.add_flag("--tta", o.tta, "Average the 8 dihedral views of each tile (8x slower)")->group("Runtime");
+  command.add_option("--tta-scales", o.tta_scales, "Also score each tile at these multiples of the model's input size and average the probabilities, "
+                     "e.g. 1,1.125 (with -tta: every view at every size)")
+      ->delimiter(',')->allow_extra_args(false)->capture_default_str()->group("Runtime");
   command.add_option("--precision", o.precision, "auto (float16 on CUDA, float32 on CPU), float32, float16 or bfloat16")->group("Runtime");
   command.add_option("--decode-threads", o.decode_threads, "Threads decoding tiles (0 = a share of --threads on CPU, all on CUDA)")
       ->group("Runtime");

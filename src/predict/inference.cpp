@@ -1,15 +1,18 @@
 #include "satx/predict/inference.hpp"
 
+#include <algorithm>
+#include <cmath>
+
 #include "satx/core/error.hpp"
 
 namespace satx::predict {
 
 namespace {
 
-PreprocessOptions preprocess_options(const io::ModelMetadata& metadata, torch::Device device, torch::ScalarType dtype,
-                                     bool channels_last) {
+PreprocessOptions preprocess_options(const io::ModelMetadata& metadata, int input_size, torch::Device device,
+                                     torch::ScalarType dtype, bool channels_last) {
   PreprocessOptions options;
-  options.input_size = metadata.input_size;
+  options.input_size = input_size;
   options.mean = metadata.mean;
   options.std = metadata.std;
   options.device = device;
@@ -19,6 +22,19 @@ PreprocessOptions preprocess_options(const io::ModelMetadata& metadata, torch::D
 }
 
 }  // namespace
+
+std::vector<int> scaled_input_sizes(int input_size, const std::vector<double>& scales) {
+  if (scales.empty()) throw_usage("-tta-scales needs at least one scale (1 = the model's input size)");
+  std::vector<int> sizes;
+  for (const double scale : scales) {
+    const long size = std::lround(input_size * scale);
+    if (!(scale > 0) || size < 8)
+      throw_usage("-tta-scales: " + std::to_string(scale) + " times the model's input size " +
+                  std::to_string(input_size) + " is not a usable size (scales must give at least 8 pixels)");
+    if (std::find(sizes.begin(), sizes.end(), size) == sizes.end()) sizes.push_back(static_cast<int>(size));
+  }
+  return sizes;
+}
 
 torch::ScalarType resolve_precision(const std::string& precision, torch::Device device) {
   if (precision == "auto") return device.is_cuda() ? torch::kHalf : torch::kFloat;
@@ -36,8 +52,10 @@ InferenceEngine::InferenceEngine(io::LoadedModel model, torch::Device device, In
       device_(device),
       options_(std::move(options)),
       dtype_(resolve_precision(options_.precision, device)),
-      preprocess_(preprocess_options(model_.metadata, device, dtype_, options_.channels_last)) {
+      input_sizes_(scaled_input_sizes(model_.metadata.input_size, options_.tta_scales)) {
   if (!model_.network) throw_usage("inference needs a network");
+  for (const int size : input_sizes_)
+    preprocessors_.emplace_back(preprocess_options(model_.metadata, size, device, dtype_, options_.channels_last));
   torch::NoGradGuard no_grad;
   auto& network = *model_.network;
   network.eval();
@@ -50,17 +68,21 @@ InferenceEngine::InferenceEngine(io::LoadedModel model, torch::Device device, In
 
 torch::Tensor InferenceEngine::probabilities(const torch::Tensor& images) {
   c10::InferenceMode inference;
-  torch::Tensor input = preprocess_(images);
   auto& network = *model_.network;
-  if (!options_.tta) return network.forward(input).to(torch::kFloat).softmax(1).to(torch::kCPU);
+  if (!options_.tta && preprocessors_.size() == 1)
+    return network.forward(preprocessors_.front()(images)).to(torch::kFloat).softmax(1).to(torch::kCPU);
+  // The mean of the probabilities, not of the logits: each view votes with a distribution.
   torch::Tensor sum;
-  for (int k = 0; k < 8; ++k) {
-    torch::Tensor view = dihedral_view(input, k);
-    if (options_.channels_last) view = view.contiguous(torch::MemoryFormat::ChannelsLast);
-    torch::Tensor p = network.forward(view).to(torch::kFloat).softmax(1);
-    sum = k == 0 ? p : sum.add_(p);
+  for (auto& preprocess : preprocessors_) {
+    const torch::Tensor input = preprocess(images);
+    for (int k = 0; k < (options_.tta ? 8 : 1); ++k) {
+      torch::Tensor view = dihedral_view(input, k);
+      if (options_.channels_last) view = view.contiguous(torch::MemoryFormat::ChannelsLast);
+      torch::Tensor p = network.forward(view).to(torch::kFloat).softmax(1);
+      sum = sum.defined() ? sum.add_(p) : p;
+    }
   }
-  return sum.div_(8.0).to(torch::kCPU);
+  return sum.div_(static_cast<double>(views())).to(torch::kCPU);
 }
 
 torch::Tensor dihedral_view(const torch::Tensor& images, int k) {

@@ -24,7 +24,10 @@ void score_tiles(InferenceEngine& engine, const std::vector<std::string>& paths,
   data::LoaderOptions loader_options;
   loader_options.batch_size = options.batch_size;
   loader_options.channels = metadata.in_channels;
-  loader_options.tile_size = loader_tile_size(probe_tile_side(paths, metadata.in_channels), metadata.input_size);
+  // Big tiles are shrunk on the CPU to the largest size scored, so no TTA size is upsampled from a smaller one.
+  const auto& sizes = engine.input_sizes();
+  loader_options.tile_size =
+      loader_tile_size(probe_tile_side(paths, metadata.in_channels), *std::max_element(sizes.begin(), sizes.end()));
   loader_options.shuffle = false;
   loader_options.drop_last = false;
   loader_options.cache = "off";  // one pass: caching would only grow memory with the input count

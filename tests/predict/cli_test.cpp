@@ -123,6 +123,15 @@ TEST(EvalCli, TtaAveragesViewsOfTheSameTiles) {
   auto report = nlohmann::json::parse(read_text(out / "t.json"));
   EXPECT_EQ(report["samples"].get<int64_t>(), 24);
   EXPECT_TRUE(report["tta"].get<bool>());
+
+  RunResult scales = run_satx("eval -model=" + q(f.model) + " -data=" + q(f.data) +
+                              " -tta-scales=1,1.5 -json=" + q(out / "s.json") + " -threads=2");
+  ASSERT_EQ(scales.exit_code, 0) << scales.err;
+  EXPECT_NE(scales.err.find("2-view TTA"), std::string::npos) << scales.err;
+  EXPECT_EQ(nlohmann::json::parse(read_text(out / "s.json"))["tta_sizes"], nlohmann::json({32, 48}));
+  RunResult bad = run_satx("eval -model=" + q(f.model) + " -data=" + q(f.data) + " --tta-scales 1,0");
+  EXPECT_EQ(bad.exit_code, 2) << bad.err;
+  EXPECT_NE(bad.err.find("-tta-scales"), std::string::npos) << bad.err;
 }
 
 // Acceptance: -shard=0/3, 1/3, 2/3 cover every tile once; predict-merge joins them.

@@ -5,6 +5,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <torch/types.h>
 
@@ -22,6 +23,9 @@ struct InferenceOptions {
   bool channels_last = true;
   /// Average the class probabilities of the 8 dihedral views (flips and 90-degree rotations).
   bool tta = false;
+  /// Score each tile at these multiples of the model's input size and average the class
+  /// probabilities (with `tta`, of every view at every size). {1} is the model's size only.
+  std::vector<double> tta_scales = {1.0};
 };
 
 /// A model ready to score batches. Converts the network in place (dtype, memory format), so
@@ -35,14 +39,23 @@ class InferenceEngine {
   const io::ModelMetadata& metadata() const { return model_.metadata; }
   torch::Device device() const { return device_; }
   torch::ScalarType dtype() const { return dtype_; }
+  /// The network input sizes each tile is scored at (the model's, or one per TTA scale).
+  const std::vector<int>& input_sizes() const { return input_sizes_; }
+  /// Forward passes per tile: input sizes times 8 with dihedral TTA.
+  int views() const { return static_cast<int>(input_sizes_.size()) * (options_.tta ? 8 : 1); }
 
  private:
   io::LoadedModel model_;
   torch::Device device_;
   InferenceOptions options_;
   torch::ScalarType dtype_ = torch::kFloat;
-  Preprocessor preprocess_;
+  std::vector<int> input_sizes_;
+  std::vector<Preprocessor> preprocessors_;  // one per input size
 };
+
+/// Input sizes for `scales` (each > 0) of `input_size`, rounded, in order, duplicates removed;
+/// a Usage error names a scale that is not positive or gives a size under 8 pixels.
+std::vector<int> scaled_input_sizes(int input_size, const std::vector<double>& scales);
 
 /// The dtype a precision name means on `device` ("auto": float16 on CUDA, else float32).
 torch::ScalarType resolve_precision(const std::string& precision, torch::Device device);
