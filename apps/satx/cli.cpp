@@ -25,6 +25,17 @@ std::vector<std::string> normalize_args(int argc, char** argv) {
   return args;
 }
 
+void add_tta_scales_option(CLI::App& command, std::vector<double>& scales, const std::string& group) {
+  command
+      .add_option("--tta-scales", scales,
+                  "Also score each tile at these multiples of the model's input size and average the probabilities, "
+                  "e.g. 1,1.125 (with -tta: every view at every size)")
+      ->delimiter(',')
+      ->allow_extra_args(false)
+      ->capture_default_str()
+      ->group(group);
+}
+
 void add_common_options(CLI::App& command, CommonOptions& options) {
   const char* group = "Runtime";
   command.add_option("--device", options.context.device, "Compute device: auto, cpu, cuda or cuda:N")->group(group);

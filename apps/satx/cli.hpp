@@ -44,6 +44,10 @@ struct CommonOptions {
 /// Binds CommonOptions into `command` under the "Runtime" group.
 void add_common_options(CLI::App& command, CommonOptions& options);
 
+/// Binds `-tta-scales` (comma-separated multiples of the model's input size) into `scales`
+/// under `group`; eval and predict share it.
+void add_tta_scales_option(CLI::App& command, std::vector<double>& scales, const std::string& group);
+
 /// A Context whose logger writes to stderr at the chosen verbosity.
 Context make_cli_context(const CommonOptions& options);
 

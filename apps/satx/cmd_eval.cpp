@@ -152,9 +152,7 @@ void setup_eval(CLI::App& command, Run& run) {
 
   command.add_option("--topk", o.topk, "Top-k accuracy: K, 0 = off, -1 = 5 when the model has more than 5 classes")->group("Metrics");
   command.add_flag("--tta", o.tta, "Average the 8 dihedral views (flips and 90-degree rotations) of each tile")->group("Metrics");
-  command.add_option("--tta-scales", o.tta_scales, "Also score each tile at these multiples of the model's input size and average the probabilities, "
-                     "e.g. 1,1.125 (with -tta: every view at every size)")
-      ->delimiter(',')->allow_extra_args(false)->capture_default_str()->group("Metrics");
+  add_tta_scales_option(command, o.tta_scales, "Metrics");
   command.add_option("--threshold", o.threshold, "Two-class models: decision threshold on p(positive class), overriding the stored one")
       ->group("Metrics");
   command.add_option("--choose-threshold", o.choose_threshold,

@@ -127,9 +127,7 @@ void setup_predict(CLI::App& command, Run& run) {
 
   command.add_option("--batch,-b", o.batch, "Tiles per forward pass")->group("Runtime");
   command.add_flag("--tta", o.tta, "Average the 8 dihedral views of each tile (8x slower)")->group("Runtime");
-  command.add_option("--tta-scales", o.tta_scales, "Also score each tile at these multiples of the model's input size and average the probabilities, "
-                     "e.g. 1,1.125 (with -tta: every view at every size)")
-      ->delimiter(',')->allow_extra_args(false)->capture_default_str()->group("Runtime");
+  add_tta_scales_option(command, o.tta_scales, "Runtime");
   command.add_option("--precision", o.precision, "auto (float16 on CUDA, float32 on CPU), float32, float16 or bfloat16")->group("Runtime");
   command.add_option("--decode-threads", o.decode_threads, "Threads decoding tiles (0 = a share of --threads on CPU, all on CUDA)")
       ->group("Runtime");

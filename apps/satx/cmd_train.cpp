@@ -163,7 +163,7 @@ class ProgressRenderer {
       case Kind::Stage:
         if (event.label == "validating") break;  // part of the epoch line
         if (!stage_ || stage_label_ != event.label) {
-          stage_ = std::make_unique<Progress>(event.label, event.steps, "batch", log_every_);
+          stage_ = std::make_unique<Progress>(event.label, event.steps, event.unit, log_every_);
           stage_label_ = event.label;
         }
         stage_->update(event.step, event.metrics);

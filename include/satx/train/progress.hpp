@@ -30,6 +30,7 @@ struct ProgressEvent {
   int64_t steps = 0;   ///< steps in this epoch or stage
   double seconds = 0;  ///< wall time since the epoch or stage began
   MetricList metrics;
+  std::string unit = "batch";  ///< what a Stage event's steps count (last: positional initializers omit it)
 };
 
 /// Receives progress; called on the training thread, so it should be quick.

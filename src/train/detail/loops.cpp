@@ -22,7 +22,8 @@ void freeze_batchnorm(torch::nn::Module& module) {
   }
 }
 
-int calibrate_batchnorm(models::Network& network, const torch::Tensor& inputs, int64_t chunk) {
+int calibrate_batchnorm(models::Network& network, const torch::Tensor& inputs, int64_t chunk,
+                        const std::function<void(int64_t, int64_t)>& on_layer) {
   torch::NoGradGuard no_grad;
   std::vector<torch::nn::BatchNorm2dImpl*> layers;
   for (const auto& child : network.modules(/*include_self=*/false))
@@ -31,6 +32,7 @@ int calibrate_batchnorm(models::Network& network, const torch::Tensor& inputs, i
       layers.push_back(norm);
   const bool was_training = network.is_training();
   network.eval();
+  int64_t done = 0;
   // One layer at a time, every other layer in inference mode: a layer normalizing its batch
   // would change what the layers after it see. Each layer's rewrite keeps the inference-mode
   // function, so layers already done leave the next one's input unchanged.
@@ -52,6 +54,7 @@ int calibrate_batchnorm(models::Network& network, const torch::Tensor& inputs, i
     // w (x - m) / s + b  ==  w0 (x - m0) / s0 + b0  for every x
     norm->weight.copy_(old_weight * scale / old_scale);
     norm->bias.copy_(old_bias + old_weight * (norm->running_mean - old_mean) / old_scale);
+    if (on_layer) on_layer(++done, static_cast<int64_t>(layers.size()));
   }
   network.train(was_training);
   return static_cast<int>(layers.size());

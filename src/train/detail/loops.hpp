@@ -34,8 +34,10 @@ void freeze_batchnorm(torch::nn::Module& module);
 // `inputs` (normalized, on the network's device; forwarded in chunks of `chunk` tiles), without
 // changing what the network computes in inference mode: running_mean/running_var become the
 // measured mean/variance, and weight and bias absorb the difference. Training-mode BatchNorm
-// then starts from (almost) the function the network had. Returns the number of layers.
-int calibrate_batchnorm(models::Network& network, const torch::Tensor& inputs, int64_t chunk = 64);
+// then starts from (almost) the function the network had. `on_layer(done, total)` follows the
+// layers (one forward pass over `inputs` each). Returns the number of layers.
+int calibrate_batchnorm(models::Network& network, const torch::Tensor& inputs, int64_t chunk = 64,
+                        const std::function<void(int64_t, int64_t)>& on_layer = {});
 
 // Everything a training step needs besides the batch.
 struct StepContext {

@@ -301,10 +301,12 @@ void Session::emit(const ProgressEvent& event) const {
   if (options_.on_progress) options_.on_progress(event);
 }
 
-void Session::stage_progress(const std::string& label, int64_t done, int64_t total, double seconds) const {
+void Session::stage_progress(const std::string& label, int64_t done, int64_t total, double seconds,
+                             const std::string& unit) const {
   ProgressEvent event;
   event.kind = ProgressEvent::Kind::Stage;
   event.label = label;
+  event.unit = unit;
   event.step = done;
   event.steps = total;
   event.seconds = seconds;
@@ -330,7 +332,9 @@ void Session::calibrate_batchnorm_layers() {
     inputs = torch::cat(batches).slice(0, 0, options_.bn_calibration);
   }
   if (options_.channels_last) inputs = inputs.contiguous(torch::MemoryFormat::ChannelsLast);
-  const int layers = calibrate_batchnorm(*network_, inputs, options_.batch);
+  const int layers = calibrate_batchnorm(*network_, inputs, options_.batch, [&](int64_t done, int64_t total) {
+    stage_progress("calibrating BatchNorm", done, total, seconds_since(start), "layer");
+  });
   log().info("-train-bn: {} BatchNorm layers re-expressed around the statistics of {} training tiles ({:.1f}s)", layers,
              inputs.size(0), seconds_since(start));
 }
@@ -341,14 +345,10 @@ void Session::set_full_training_mode() {
     freeze_batchnorm(*network_);
     return;
   }
-  // A frozen stage stays exactly as loaded, its BatchNorm statistics included.
-  if (options_.freeze_stages <= 0) return;
-  const auto& manifest = network_->manifest();
-  for (const auto& item : network_->named_modules("", false)) {
-    if (!item.value()->as<torch::nn::BatchNorm2d>()) continue;
-    const int stage = models::stage_of(manifest, item.key() + ".weight");
-    if (stage >= 0 && stage < options_.freeze_stages) item.value()->eval();
-  }
+  // A layer begin_phase froze stays exactly as loaded, its BatchNorm statistics included.
+  for (const auto& child : network_->modules(/*include_self=*/false))
+    if (auto* norm = child->as<torch::nn::BatchNorm2d>(); norm && norm->options.affine() && !norm->weight.requires_grad())
+      norm->eval();
 }
 
 void Session::begin_phase(const std::string& phase, bool fresh) {

@@ -83,7 +83,8 @@ class Session {
   // The network validation and checkpoints use: the average (with the trained network's buffers)
   // when there is one.
   models::Network& evaluated();
-  void stage_progress(const std::string& label, int64_t done, int64_t total, double seconds) const;
+  void stage_progress(const std::string& label, int64_t done, int64_t total, double seconds,
+                      const std::string& unit = "batch") const;
 
   TrainOptions options_;
   Context context_;
