@@ -88,9 +88,32 @@ void bind_train_options(CLI::App& command, train::TrainOptions& o, TrainCommand 
   command.add_option("--clip-grad", o.clip_grad, "Clip the gradient norm to this (0 = off)")->group("Optimization");
   command.add_option("--label-smoothing", o.label_smoothing, "Label smoothing for the cross-entropy")->group("Optimization");
   command.add_option("--class-weights", o.class_weights, "none, auto (inverse class frequency) or w1,w2,...")->group("Optimization");
+  command.add_option("--loss", o.loss, "ce (cross-entropy) or focal; auto = ce")->group("Optimization");
+  command.add_option("--focal-gamma", o.focal_gamma, "Focal loss: (1-p)^gamma down-weights tiles already right (0 = cross-entropy)")
+      ->group("Optimization");
+  command.add_option("--sampler", o.sampler,
+                     "shuffle, or balanced (each batch holds every class in equal share); auto = balanced for "
+                     "rare-positive data")
+      ->group("Optimization");
+  command.add_option("--rare-share", o.rare_share,
+                     "Two-class data whose smaller class is under this share is rare-positive: auto picks balanced "
+                     "batches, -monitor=val_ap and -choose-threshold=f1")
+      ->group("Optimization");
 
   if (which != TrainCommand::LrFind) {
-    command.add_option("--monitor", o.monitor, "Metric for best.safetensors and early stopping: val_accuracy, val_loss, val_macro_f1, val_auc")
+    command.add_option("--monitor", o.monitor,
+                       "Metric for best.safetensors and early stopping: val_accuracy, val_loss, val_macro_f1, val_auc, "
+                       "val_ap (average precision); auto = val_ap for rare-positive data, else val_accuracy")
+        ->group("Checkpoints");
+    command.add_option("--choose-threshold", o.choose_threshold,
+                       "Two classes: choose the decision threshold on the validation split at the end and store it in "
+                       "best.safetensors: none, f1, youden, precision>=P, recall>=R; auto = f1 for rare-positive data")
+        ->group("Checkpoints");
+    command.add_option("--collapse-guard", o.collapse_guard,
+                       "Phase 2: when the monitored metric loses half its margin over chance (or one class takes every "
+                       "tile), roll back to the best weights and lower the rate (true/false)")
+        ->group("Checkpoints");
+    command.add_option("--collapse-lr-factor", o.collapse_lr_factor, "The rate after a rollback, as a fraction of the rate before")
         ->group("Checkpoints");
     command.add_option("--patience", o.patience, "Stop a phase after this many epochs without improvement (0 = never)")
         ->group("Checkpoints");
@@ -186,7 +209,7 @@ class ProgressRenderer {
 std::string metric_text(const nlohmann::json& line, const std::string& prefix) {
   std::string text;
   char part[96];
-  for (const char* key : {"accuracy", "macro_f1", "auc", "loss"}) {
+  for (const char* key : {"accuracy", "macro_f1", "auc", "ap", "positive_f1", "loss"}) {
     const std::string name = prefix + key;
     if (!line.contains(name) || !line[name].is_number()) continue;
     std::snprintf(part, sizeof part, "%s%s %.4f", text.empty() ? "" : ", ", key, line[name].get<double>());
@@ -211,6 +234,11 @@ int run_training(train::TrainOptions options, const CommonOptions& common) {
     std::printf("best: %s (phase %s, epoch %d: %s)\n", result.best_model.string().c_str(),
                 result.best.value("phase", "").c_str(), result.best.value("epoch", 0), metric_text(result.best, "val_").c_str());
   std::printf("last: %s\n", result.last_model.string().c_str());
+  if (result.threshold.is_object())
+    std::printf("threshold: %.4f (%s on the validation split: precision %.4f, recall %.4f, F1 %.4f)\n",
+                result.threshold.value("threshold", 0.0), result.threshold.value("criterion", "").c_str(),
+                result.threshold.value("precision", 0.0), result.threshold.value("recall", 0.0),
+                result.threshold.value("f1", 0.0));
   if (result.test.is_object())
     std::printf("test: %s (%lld tiles)\n", metric_text(result.test, "test_").c_str(),
                 static_cast<long long>(result.test.value("test_tiles", 0)));

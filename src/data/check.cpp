@@ -155,6 +155,7 @@ CheckReport check_dataset(const std::vector<std::string>& folders, const CheckOp
       report.warnings.push_back("classes in " + name + " are imbalanced: the largest has " + ratio +
                                 " times the images of the smallest");
     }
+    for (const std::string& warning : minority_warnings(dataset, name)) report.warnings.push_back(warning);
     if (dataset.samples.empty()) report.errors.push_back("split " + name + " (" + root + ") has no images");
     for (const std::string& warning : dataset.warnings) report.warnings.push_back(warning);
     for (Sample& sample : dataset.samples)

@@ -1,6 +1,7 @@
 #include "satx/data/dataset.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <map>
 #include <set>
@@ -183,6 +184,38 @@ void relabel(Dataset& dataset, const std::vector<std::string>& classes) {
   sort_samples(dataset.samples);
   dataset.classes = classes;
   dataset.class_counts = counts;
+}
+
+bool is_rare_positive(const Dataset& dataset, double share) {
+  if (dataset.class_counts.size() != 2 || dataset.samples.empty()) return false;
+  const auto smaller = std::min(dataset.class_counts[0], dataset.class_counts[1]);
+  return static_cast<double>(smaller) < share * static_cast<double>(dataset.samples.size());
+}
+
+std::vector<std::string> minority_warnings(const Dataset& dataset, const std::string& split, double rare_share) {
+  std::vector<std::string> warnings;
+  const auto total = static_cast<double>(dataset.samples.size());
+  if (total == 0) return warnings;
+  const bool rare = is_rare_positive(dataset, rare_share);
+  for (size_t c = 0; c < dataset.class_counts.size(); ++c) {
+    const double share = static_cast<double>(dataset.class_counts[c]) / total;
+    if (dataset.class_counts[c] == 0 || share >= kMinorityWarningShare) continue;
+    char head[64];
+    std::snprintf(head, sizeof head, "%.1f%% of the %s tiles (%lld of %lld)", 100.0 * share, split.c_str(),
+                  static_cast<long long>(dataset.class_counts[c]), static_cast<long long>(total));
+    std::string text = "class '" + dataset.classes[c] + "' is only " + head + ": ";
+    if (rare) {
+      text += "satx train uses its rare-positive recipe (batches balanced between the two classes, average precision "
+              "monitored, the decision threshold chosen on the validation split)";
+      if (c == 0)
+        text += "; note that satx's positive class is the second in sorted order, '" + dataset.classes[1] +
+                "': rename the folders so that the class of interest sorts last";
+    } else {
+      text += "satx train weighs it like the others; -sampler=balanced or -class-weights=auto give it more weight";
+    }
+    warnings.push_back(text);
+  }
+  return warnings;
 }
 
 }  // namespace satx::data

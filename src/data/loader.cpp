@@ -17,6 +17,7 @@
 
 #include "satx/core/error.hpp"
 #include "satx/core/files.hpp"
+#include "satx/core/random.hpp"
 #include "satx/core/thread_pool.hpp"
 #include "satx/io/image.hpp"
 
@@ -26,29 +27,12 @@ namespace {
 
 enum TileStatus : uint8_t { Unknown = 0, Cached = 1, Bad = 2 };
 
-uint64_t splitmix64(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
-
-// Uniform in [0, bound) by rejection: std::uniform_int_distribution and std::shuffle are
-// implementation-defined, so orders would differ between standard libraries.
-uint64_t bounded(std::mt19937_64& rng, uint64_t bound) {
-  uint64_t limit = UINT64_MAX - UINT64_MAX % bound;
-  uint64_t x;
-  do x = rng();
-  while (x >= limit);
-  return x % bound;
-}
-
 std::vector<size_t> epoch_order(size_t count, bool shuffle, uint64_t seed, int epoch) {
   std::vector<size_t> order(count);
   for (size_t i = 0; i < count; ++i) order[i] = i;
   if (!shuffle) return order;
-  std::mt19937_64 rng(splitmix64(seed ^ splitmix64(static_cast<uint64_t>(epoch) + 0x5eed)));
-  for (size_t i = count; i > 1; --i) std::swap(order[i - 1], order[bounded(rng, i)]);
+  std::mt19937_64 rng = epoch_generator(seed, epoch);
+  portable_shuffle(order, rng);
   return order;
 }
 
@@ -291,6 +275,7 @@ TileLoader::TileLoader(std::vector<std::string> paths, std::vector<int64_t> labe
     throw_usage(unknown_value_message("cache", options.cache, {"auto", "ram", "off"}));
   if (!labels.empty() && labels.size() != paths.size())
     throw_usage(std::to_string(paths.size()) + " tiles but " + std::to_string(labels.size()) + " labels");
+  if (options.sampler == Sampler::Balanced && labels.empty()) throw_usage("balanced sampling needs labelled tiles");
   state_ = std::make_unique<State>(std::move(paths), std::move(labels), std::move(options), context);
   state_->pin = state_->options.pin_memory && torch::cuda::is_available();
 }
@@ -301,9 +286,27 @@ void TileLoader::start_epoch(int epoch) {
   State& s = *state_;
   s.stop();
   s.settle();
-  s.order = epoch_order(s.paths.size(), s.options.shuffle, s.context.seed, epoch);
-  if (s.options.drop_last) s.order.resize(s.order.size() / s.options.batch_size * s.options.batch_size);
-  s.batches = batches_per_epoch();
+  if (s.options.shuffle && s.options.sampler == Sampler::Balanced) {
+    s.order = balanced_order(s.labels, static_cast<size_t>(s.options.batch_size), batches_per_epoch(), s.context.seed, epoch);
+  } else {
+    s.order = epoch_order(s.paths.size(), s.options.shuffle, s.context.seed, epoch);
+    if (s.options.drop_last) s.order.resize(s.order.size() / s.options.batch_size * s.options.batch_size);
+  }
+  begin_batches();
+}
+
+void TileLoader::start_pass() {
+  State& s = *state_;
+  s.stop();
+  s.settle();
+  s.order = epoch_order(s.paths.size(), false, 0, 0);
+  begin_batches();
+}
+
+void TileLoader::begin_batches() {
+  State& s = *state_;
+  const auto batch = static_cast<size_t>(s.options.batch_size);
+  s.batches = (s.order.size() + batch - 1) / batch;
   s.next_inline = 0;
   s.started = true;
   if (s.options.prefetch > 0) s.producer = std::thread([&s] { s.produce(); });

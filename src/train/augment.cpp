@@ -6,19 +6,13 @@
 #include <torch/torch.h>
 
 #include "satx/core/error.hpp"
+#include "satx/core/random.hpp"
 
 namespace F = torch::nn::functional;
 
 namespace satx::train {
 
 namespace {
-
-uint64_t splitmix64(uint64_t x) {
-  x += 0x9E3779B97F4A7C15ull;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-  return x ^ (x >> 31);
-}
 
 // Uniform [low, high) doubles on the CPU from `generator`.
 torch::Tensor uniform(at::Generator& generator, int64_t n, double low, double high) {

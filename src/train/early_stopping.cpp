@@ -8,7 +8,7 @@
 namespace satx::train {
 
 const std::vector<std::string>& monitor_names() {
-  static const std::vector<std::string> names = {"val_accuracy", "val_loss", "val_macro_f1", "val_auc"};
+  static const std::vector<std::string> names = {"val_accuracy", "val_loss", "val_macro_f1", "val_auc", "val_ap"};
   return names;
 }
 

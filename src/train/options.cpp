@@ -3,6 +3,8 @@
 #include <algorithm>
 
 #include "satx/core/error.hpp"
+#include "satx/data/sampler.hpp"
+#include "satx/eval/threshold.hpp"
 #include "satx/train/early_stopping.hpp"
 #include "satx/train/optimizer.hpp"
 #include "satx/train/schedule.hpp"
@@ -25,7 +27,9 @@ void visit_fields(TrainOptions& o, Visitor&& v) {
   v("weight_decay", o.weight_decay); v("schedule", o.schedule); v("warmup_epochs", o.warmup_epochs);
   v("min_lr_ratio", o.min_lr_ratio); v("step_gamma", o.step_gamma); v("step_every", o.step_every);
   v("plateau_patience", o.plateau_patience); v("clip_grad", o.clip_grad); v("label_smoothing", o.label_smoothing);
-  v("class_weights", o.class_weights); v("monitor", o.monitor); v("patience", o.patience);
+  v("class_weights", o.class_weights); v("loss", o.loss); v("focal_gamma", o.focal_gamma); v("sampler", o.sampler);
+  v("rare_share", o.rare_share); v("monitor", o.monitor); v("choose_threshold", o.choose_threshold);
+  v("collapse_guard", o.collapse_guard); v("collapse_lr_factor", o.collapse_lr_factor); v("patience", o.patience);
   v("min_delta", o.min_delta); v("resume", o.resume); v("deterministic", o.deterministic);
   v("augment", o.augment); v("dihedral", o.dihedral); v("crop_scale", o.crop_scale); v("jitter", o.jitter);
   v("mixup", o.mixup); v("cutmix", o.cutmix); v("amp", o.amp); v("channels_last", o.channels_last);
@@ -88,7 +92,14 @@ void validate(const TrainOptions& o) {
   const auto& schedules = schedule_kinds();
   require(std::find(schedules.begin(), schedules.end(), o.schedule) != schedules.end(),
           unknown_value_message("-schedule", o.schedule, schedules));
-  monitor_maximized(o.monitor);  // throws for an unknown name
+  if (o.monitor != "auto") monitor_maximized(o.monitor);  // throws for an unknown name
+  require(o.loss == "auto" || o.loss == "ce" || o.loss == "focal", unknown_value_message("-loss", o.loss, {"auto", "ce", "focal"}));
+  require(o.focal_gamma >= 0 && o.focal_gamma <= 10, "-focal-gamma must be in [0, 10], got " + std::to_string(o.focal_gamma));
+  if (o.sampler != "auto") data::parse_sampler(o.sampler);
+  require(o.rare_share > 0 && o.rare_share <= 0.5, "-rare-share must be in (0, 0.5], got " + std::to_string(o.rare_share));
+  if (o.choose_threshold != "auto" && o.choose_threshold != "none") eval::parse_threshold_criterion(o.choose_threshold);
+  require(o.collapse_lr_factor > 0 && o.collapse_lr_factor < 1,
+          "-collapse-lr-factor must be in (0, 1), got " + std::to_string(o.collapse_lr_factor));
   require(o.amp == "auto" || o.amp == "bf16" || o.amp == "fp16" || o.amp == "off",
           unknown_value_message("-amp", o.amp, {"auto", "bf16", "fp16", "off"}));
 }

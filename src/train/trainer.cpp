@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <ctime>
 #include <sstream>
 
@@ -13,6 +14,7 @@
 #include "satx/io/model_file.hpp"
 #include "satx/train/checkpoint.hpp"
 #include "satx/train/early_stopping.hpp"
+#include "train/detail/collapse.hpp"
 #include "train/detail/initial_weights.hpp"
 #include "train/detail/session.hpp"
 
@@ -65,9 +67,7 @@ class Trainer {
     prepare_run_dir();
     session_ = std::make_unique<Session>(options_, run_context_, resuming_ ? &config_ : nullptr);
     auto& s = *session_;
-    options_.head_epochs = s.options().head_epochs;
-    options_.train_bn = s.options().train_bn;
-    options_.freeze_stages = s.options().freeze_stages;
+    options_ = s.options();  // with every "auto" resolved for this data
     if (!resuming_) {
       config_ = s.config();
       files_->write_config(config_);
@@ -129,6 +129,8 @@ class Trainer {
     if (!t.at("best").is_null()) best_line_ = t.at("best");
     early_stopping_state_ = t.at("early_stopping");
     schedule_state_ = t.at("schedule");
+    lr_scale_ = t.value("lr_scale", 1.0);
+    rollbacks_ = t.value("rollbacks", 0);
   }
 
   json trainer_json(const EarlyStopping& stopping, const LrSchedule& schedule) const {
@@ -136,7 +138,25 @@ class Trainer {
             {"best", best_line_},
             {"early_stopping", stopping.state()},
             {"schedule", schedule.state()},
-            {"stopped_early", result_.stopped_early}};
+            {"stopped_early", result_.stopped_early},
+            {"lr_scale", lr_scale_},
+            {"rollbacks", rollbacks_}};
+  }
+
+  // Why the epoch in `line`, which did not improve on the best, looks like a collapse ("" when not).
+  std::string collapse_reason(const json& line, const EarlyStopping& stopping) const {
+    if (!stopping.has_best() || !best_line_.is_object()) return {};
+    const auto& s = *session_;
+    detail::CollapseCheck check;
+    check.monitor = options_.monitor;
+    check.maximize = monitor_maximized(options_.monitor);
+    check.value = line.value(options_.monitor, std::nan(""));
+    check.best = stopping.best();
+    check.chance = s.chance_level(options_.monitor);
+    check.classes_predicted = line.value("val_classes_predicted", int64_t{0});
+    check.best_classes_predicted = best_line_.value("val_classes_predicted", int64_t{0});
+    check.classes_in_validation = s.classes_in_validation();
+    return detail::collapse_reason(check);
   }
 
   // One phase from epoch `first` (epochs already done) to `epochs`; `final_phase` marks the run
@@ -144,7 +164,6 @@ class Trainer {
   void run_phase(const std::string& phase, int epochs, int first, bool final_phase) {
     auto& s = *session_;
     const bool head = phase == "head";
-    const double peak_lr = head ? options_.head_lr : options_.lr;
     s.begin_phase(phase, /*fresh=*/first == 0);
     const int64_t steps = s.steps_per_epoch(phase);
 
@@ -172,12 +191,23 @@ class Trainer {
       stopping.load_state(early_stopping_state_);
       stopping.reset_patience();
     }
+    if (head) lr_scale_ = 1.0;
+    const bool guarded = !head && options_.collapse_guard;
+    if (guarded) {
+      // Phase 2 starts from the last weights before it (not always the best epoch's), so a
+      // rollback before any phase-2 improvement returns there.
+      s.take_snapshot();
+      snapshot_origin_ = history_.empty() ? json{{"phase", "initial weights"}, {"epoch", 0}}
+                                          : json{{"phase", history_.back().value("phase", "")},
+                                                 {"epoch", history_.back().value("epoch", 0)}};
+    }
 
     s.emit({ProgressEvent::Kind::PhaseStart, phase, "", 0, epochs, 0, steps, 0, {}});
     bool stop = false;
     for (int epoch = first; epoch < epochs && !stop; ++epoch) {
       const auto epoch_start = std::chrono::steady_clock::now();
       const int global_epoch = (head ? 0 : options_.head_epochs) + epoch;
+      const double peak_lr = (head ? options_.head_lr : options_.lr) * lr_scale_;
       const auto train_stats = s.train_epoch(phase, epoch, epochs, global_epoch, schedule, peak_lr);
       const json validation = s.validate(phase);
 
@@ -186,16 +216,23 @@ class Trainer {
       line.update(validation);
       const double monitored = validation.value(options_.monitor, std::nan(""));
       const bool improved = stopping.update(monitored);
+      const std::string collapse = guarded && !improved ? collapse_reason(line, stopping) : std::string();
       schedule.end_epoch(monitored);
       line["seconds"] = seconds_since(epoch_start);
       line["improved"] = improved;
-      stop = stopping.should_stop() && epoch + 1 < epochs;
+      if (!collapse.empty()) roll_back(line, collapse, phase, epoch, epochs);
+      stop = (stopping.should_stop() || rollbacks_ > kMaxRollbacks) && epoch + 1 < epochs;
       if (stop) result_.stopped_early = true;
 
       // Model files first, then the state that vouches for them, then the logs.
       if (improved) {
         best_line_ = line;
+        s.keep_best_validation();
         s.save_model(files_->path("best.safetensors"), line, "best");
+        if (guarded) {
+          s.take_snapshot();
+          snapshot_origin_ = {{"phase", phase}, {"epoch", epoch + 1}};
+        }
       }
       s.save_model(files_->path("last.safetensors"), line, "last");
       history_.push_back(line);
@@ -211,10 +248,12 @@ class Trainer {
       ++result_.epochs_run;
 
       ProgressEvent end{ProgressEvent::Kind::EpochEnd, phase, "", epoch + 1, epochs, steps, steps, line["seconds"], {}};
-      for (const char* key : {"train_loss", "train_accuracy", "val_loss", "val_accuracy", "val_macro_f1", "val_auc"})
+      for (const char* key : {"train_loss", "train_accuracy", "val_loss", "val_accuracy", "val_macro_f1", "val_auc", "val_ap"})
         if (line.contains(key)) end.metrics.emplace_back(key, line[key].get<double>());
       s.emit(end);
-      if (stop)
+      if (stop && rollbacks_ > kMaxRollbacks)
+        s.log().warn("phase '{}' stopped after epoch {}: it collapsed {} times", phase, epoch + 1, rollbacks_);
+      else if (stop)
         s.log().info("early stopping in phase '{}' after epoch {}: {} has not improved for {} epoch(s)", phase, epoch + 1,
                      options_.monitor, options_.patience);
     }
@@ -223,10 +262,30 @@ class Trainer {
     s.end_phase(phase);
   }
 
+  // The collapse guard's reaction: the kept weights back, a fresh optimizer, a lower rate.
+  void roll_back(json& line, const std::string& reason, const std::string& phase, int epoch, int epochs) {
+    auto& s = *session_;
+    s.restore_snapshot();
+    ++rollbacks_;
+    const double before = options_.lr * lr_scale_;
+    lr_scale_ *= options_.collapse_lr_factor;
+    line["collapse"] = reason;
+    line["rolled_back_to"] = snapshot_origin_;
+    line["next_lr"] = options_.lr * lr_scale_;
+    s.log().warn("phase '{}' epoch {}/{} collapsed: {}. Rolled back to the weights after phase '{}' epoch {} and "
+                 "lowered the learning rate from {:.3g} to {:.3g} (-collapse-guard)",
+                 phase, epoch + 1, epochs, reason, snapshot_origin_.value("phase", ""), snapshot_origin_.value("epoch", 0),
+                 before, options_.lr * lr_scale_);
+  }
+
   void finish_run() {
     auto& s = *session_;
     result_.best = best_line_;
     result_.last = history_.empty() ? json() : history_.back();
+    if (best_line_.is_object() && best_line_.value("phase", "") == "head" && options_.epochs > 0 && options_.head_epochs > 0)
+      s.log().warn("phase 2 never beat phase 1 on {}: best.safetensors is the phase-1 model (new head, backbone as "
+                   "loaded)", options_.monitor);
+    if (fs::exists(result_.best_model)) store_threshold();
     if (!options_.test_dir.empty() && fs::exists(result_.best_model)) {
       result_.test = s.test(result_.best_model);
       json line = result_.test;
@@ -239,6 +298,30 @@ class Trainer {
     }
     result_.seconds = seconds_since(start_);
   }
+
+  // Chooses the decision threshold on the validation split and stores it in best.safetensors.
+  void store_threshold() {
+    auto& s = *session_;
+    auto metadata = io::read_model_metadata(result_.best_model);
+    if (metadata.threshold) return;  // already chosen (a resumed run that finished its epochs)
+    const auto point = s.choose_threshold(result_.best_model);
+    if (!point) return;
+    metadata.threshold = point->threshold;
+    metadata.training["threshold"] = {{"criterion", options_.choose_threshold}, {"split", "valid"},
+                                      {"precision", point->precision}, {"recall", point->recall}, {"f1", point->f1}};
+    io::update_model_metadata(result_.best_model, metadata);
+    result_.threshold = metadata.training["threshold"];
+    result_.threshold["threshold"] = point->threshold;
+    json line = result_.threshold;
+    line["phase"] = "threshold";
+    files_->append_metrics(line);
+    s.log().info("decision threshold {:.4f} for '{}' chosen on the validation split (-choose-threshold={}): precision "
+                 "{:.4f}, recall {:.4f}, F1 {:.4f}; stored in {}",
+                 point->threshold, s.classes().at(1), options_.choose_threshold, point->precision, point->recall,
+                 point->f1, result_.best_model.string());
+  }
+
+  static constexpr int kMaxRollbacks = 2;
 
   TrainOptions given_;
   TrainOptions options_;
@@ -253,6 +336,9 @@ class Trainer {
   json best_line_;
   json early_stopping_state_;
   json schedule_state_ = json::object();
+  double lr_scale_ = 1.0;  // phase 2's rate relative to -lr, lowered by each rollback
+  json snapshot_origin_;   // the epoch whose weights a rollback restores
+  int rollbacks_ = 0;
   TrainResult result_;
   std::chrono::steady_clock::time_point start_;
 };

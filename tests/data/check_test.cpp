@@ -161,3 +161,37 @@ TEST(DataCheckCommand, CountsEuroSatTrain) {
   EXPECT_NE(result.out.find("18,900  64x64, 3 channels, 8-bit jpeg"), std::string::npos) << result.out;
   EXPECT_NE(result.out.find("unreadable files (0): none"), std::string::npos) << result.out;
 }
+
+TEST(CheckDataset, WarnsAboutAMinorityClassAndSaysWhatTrainingDoes) {
+  satx::testing::TempDir dir;
+  // Two classes, 'tower' 2 of 62 tiles (3.2%): the rare-positive case.
+  satx::testing::make_tiny_dataset(dir / "train", {"background", "tower"}, 60, 16, 1);
+  for (int i = 2; i < 60; ++i) {
+    char name[32];
+    std::snprintf(name, sizeof name, "tower_%04d.png", i);
+    fs::remove(dir / "train/tower" / name);
+  }
+  const auto report = satx::data::check_dataset({(dir / "train").string()}, {}, quiet_context());
+  bool warned = false;
+  for (const auto& warning : report.warnings)
+    if (warning.find("class 'tower' is only 3.2% of the train tiles (2 of 62)") != std::string::npos) {
+      warned = true;
+      EXPECT_NE(warning.find("rare-positive"), std::string::npos) << warning;
+    }
+  EXPECT_TRUE(warned);
+
+  // Ten classes, one under 5%: trained like the others, and the warning says how to weigh it.
+  satx::testing::TempDir many;
+  std::vector<std::string> classes;
+  for (char c = 'a'; c <= 'j'; ++c) classes.push_back(std::string(1, c));
+  satx::testing::make_tiny_dataset(many / "train", classes, 5, 16, 1);
+  for (int i = 1; i < 5; ++i) fs::remove(many / "train/j" / ("j_000" + std::to_string(i) + ".png"));
+  const auto ten = satx::data::check_dataset({(many / "train").string()}, {}, quiet_context());
+  warned = false;
+  for (const auto& warning : ten.warnings)
+    if (warning.find("class 'j' is only 2.2%") != std::string::npos) {
+      warned = true;
+      EXPECT_NE(warning.find("-sampler=balanced"), std::string::npos) << warning;
+    }
+  EXPECT_TRUE(warned);
+}

@@ -253,3 +253,43 @@ TEST(WriteBadFiles, WritesOneTabSeparatedLinePerFile) {
   satx::data::write_bad_files((dir / "errors.tsv").string(), {{"a/b.jpg", "truncated\tJPEG"}, {"c.png", "empty"}});
   EXPECT_EQ(satx::testing::read_text(dir / "errors.tsv"), "a/b.jpg\ttruncated JPEG\nc.png\tempty\n");
 }
+
+TEST(TileLoader, BalancedSamplerGivesEveryBatchEqualClassSharesAndAPassSeesEveryTileOnce) {
+  satx::testing::TempDir dir;
+  satx::testing::make_tiny_dataset(dir.path(), {"background", "tower"}, 30, 8, 1);
+  std::vector<std::string> paths;
+  std::vector<int64_t> labels;
+  for (int i = 0; i < 30; ++i) {
+    char name[32];
+    std::snprintf(name, sizeof name, "background_%04d.png", i);
+    paths.push_back((dir / "background" / name).string());
+    labels.push_back(0);
+  }
+  paths.push_back((dir / "tower" / "tower_0000.png").string());
+  paths.push_back((dir / "tower" / "tower_0001.png").string());
+  labels.push_back(1);
+  labels.push_back(1);
+  satx::data::LoaderOptions options;
+  options.batch_size = 8;
+  options.shuffle = true;
+  options.sampler = satx::data::Sampler::Balanced;
+  satx::Context context;
+  context.threads = 2;
+  satx::data::TileLoader loader(paths, labels, options, context);
+  loader.start_epoch(1);
+  int batches = 0;
+  while (auto batch = loader.next()) {
+    ++batches;
+    ASSERT_EQ(batch->labels.numel(), 8);
+    EXPECT_EQ(batch->labels.sum().item<int64_t>(), 4) << "batch " << batches;
+  }
+  EXPECT_EQ(batches, 4);  // ceil(32 / 8): an epoch keeps its length
+  loader.start_pass();
+  int64_t tiles = 0, towers = 0;
+  while (auto batch = loader.next()) {
+    tiles += batch->labels.numel();
+    towers += batch->labels.sum().item<int64_t>();
+  }
+  EXPECT_EQ(tiles, 32);
+  EXPECT_EQ(towers, 2);
+}

@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
-#include "python_support.hpp"
+#include "support/python_support.hpp"
 #include "satx/core/error.hpp"
 #include "satx/io/keras_h5.hpp"
 #include "satx/io/weights.hpp"

@@ -4,7 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
-#include "python_support.hpp"
+#include "support/python_support.hpp"
 #include "satx/core/error.hpp"
 #include "satx/io/safetensors.hpp"
 #include "satx/io/torch_pth.hpp"

@@ -15,6 +15,7 @@
 #include "satx/train/tensorboard.hpp"
 #include "satx/train/trainer.hpp"
 #include "support/test_support.hpp"
+#include "train/train_fixture.hpp"
 
 namespace fs = std::filesystem;
 using json = nlohmann::json;
@@ -24,59 +25,10 @@ using namespace satx::train;
 
 namespace {
 
-satx::Context test_context(uint64_t seed = 7) {
-  satx::ContextOptions options;
-  options.device = "cpu";
-  options.seed = seed;
-  options.threads = 2;
-  return satx::make_context(options);
-}
-
-// A "pretrained" weights file: a random 3-class network whose BatchNorm statistics are not
-// the defaults, so any update to them shows.
-fs::path write_weights(const fs::path& path) {
-  torch::manual_seed(11);
-  auto network = satx::models::create_network("mobilenetv2", {3, 3});
-  satx::io::TensorList tensors;
-  torch::NoGradGuard no_grad;
-  for (auto& [name, tensor] : satx::models::state_entries(*network)) {
-    if (name.find("running_mean") != std::string::npos) tensor.copy_(torch::randn_like(tensor) * 0.1);
-    if (name.find("running_var") != std::string::npos) tensor.copy_(torch::rand_like(tensor) + 0.5);
-    tensors.emplace_back(name, tensor.clone());
-  }
-  satx::io::write_safetensors(path, tensors);
-  return path;
-}
-
-struct Fixture {
-  TempDir dir;
-  fs::path weights;
-  Fixture(int per_class = 12, std::vector<std::string> classes = {"cloud", "field"}) {
-    satx::testing::make_tiny_dataset(dir / "train", classes, per_class, 32, 1);
-    satx::testing::make_tiny_dataset(dir / "valid", classes, 6, 32, 2);
-    weights = write_weights(dir / "weights.safetensors");
-  }
-  TrainOptions options(const std::string& run) const {
-    TrainOptions o;
-    o.model = "mobilenetv2";
-    o.train_dir = (dir / "train").string();
-    o.valid_dir = (dir / "valid").string();
-    o.weights = weights.string();
-    o.out = (dir / run).string();
-    o.input_size = 32;
-    o.batch = 8;
-    o.head_epochs = 1;
-    o.epochs = 1;
-    o.warmup_epochs = 0;
-    return o;
-  }
-};
-
-std::map<std::string, torch::Tensor> read_tensors(const fs::path& path) {
-  std::map<std::string, torch::Tensor> map;
-  for (auto& [name, tensor] : satx::io::read_safetensors(path)) map[name] = tensor;
-  return map;
-}
+using Fixture = satx::testing::TrainFixture;
+using satx::testing::read_tensors;
+using satx::testing::test_context;
+using satx::testing::write_weights;
 
 bool is_head(const std::string& name) { return name.rfind("classifier.", 0) == 0; }
 bool is_bn_statistic(const std::string& name) {

@@ -42,6 +42,20 @@ void check_same_classes(const std::vector<const Dataset*>& splits, const std::ve
 /// `dataset` lacks. A file already in `dataset` is not added twice; returns how many were not.
 int64_t merge(Dataset& dataset, const Dataset& more);
 
+/// Two-class data whose smaller class is under this share of the training tiles gets satx
+/// train's rare-positive recipe (balanced batches, val_ap, a threshold chosen on validation).
+inline constexpr double kRarePositiveShare = 0.2;
+/// A class under this share of a split's tiles is warned about.
+inline constexpr double kMinorityWarningShare = 0.05;
+
+/// Whether `dataset` has two classes, the smaller under `share` of its tiles.
+bool is_rare_positive(const Dataset& dataset, double share = kRarePositiveShare);
+
+/// One warning per class under kMinorityWarningShare of `dataset`'s tiles ("class 'x' is 3.0%
+/// of the train tiles (530 of 17680): ..."), saying what satx train does about it.
+std::vector<std::string> minority_warnings(const Dataset& dataset, const std::string& split,
+                                           double rare_share = kRarePositiveShare);
+
 /// Re-labels `dataset` to `classes` (same set, any order), e.g. a model's class order.
 /// BadData listing the differences when the sets differ.
 void relabel(Dataset& dataset, const std::vector<std::string>& classes);

@@ -12,6 +12,7 @@
 #include <torch/types.h>
 
 #include "satx/core/context.hpp"
+#include "satx/data/sampler.hpp"
 
 namespace satx::data {
 
@@ -44,6 +45,9 @@ struct LoaderOptions {
   /// Channels per tile, by the rules of io::DecodeOptions::channels.
   int channels = 3;
   bool shuffle = false;
+  /// With `shuffle`: Balanced gives every batch equal class shares (labels required; an epoch
+  /// keeps its number of batches, so rare tiles repeat and common ones are subsampled).
+  Sampler sampler = Sampler::Shuffle;
   bool drop_last = false;
   /// "auto": cache decoded tiles when they fit `cache_budget_bytes`; "ram": always; "off".
   std::string cache = "auto";
@@ -72,6 +76,9 @@ class TileLoader {
 
   /// Begins epoch `epoch` (reshuffles when shuffling); batches then come from next().
   void start_epoch(int epoch);
+  /// Begins a pass over every tile once, in input order, whatever the shuffle and sampler
+  /// (e.g. to compute features of the whole training set); batches then come from next().
+  void start_pass();
   /// The next batch of the current epoch, or nullopt at its end.
   std::optional<Batch> next();
   /// Batches per epoch.
@@ -87,6 +94,7 @@ class TileLoader {
 
  private:
   struct State;
+  void begin_batches();  // starts producing the batches of the order just set
   std::unique_ptr<State> state_;
 };
 

@@ -57,9 +57,24 @@ struct TrainOptions {
   double clip_grad = 0.0;             ///< max gradient norm; 0 = off
   double label_smoothing = 0.1;
   std::string class_weights = "none"; ///< none, auto, or comma-separated per-class weights
+  std::string loss = "auto";          ///< ce (cross-entropy), focal; auto = ce
+  double focal_gamma = 2.0;           ///< focal loss: (1 - p)^gamma down-weights easy tiles (0 = cross-entropy)
+  /// shuffle, balanced (equal class shares per batch); auto = balanced for rare-positive data
+  /// (two classes, the smaller under rare_share of the training tiles), else shuffle
+  std::string sampler = "auto";
+  double rare_share = 0.2;            ///< two-class data whose smaller class is under this share is rare-positive
 
   // Early stopping and checkpoints
-  std::string monitor = "val_accuracy";  ///< val_accuracy, val_loss, val_macro_f1, val_auc
+  /// val_accuracy, val_loss, val_macro_f1, val_auc, val_ap; auto = val_ap for rare-positive
+  /// data, else val_accuracy
+  std::string monitor = "auto";
+  /// Decision threshold chosen on the validation split at the end and stored in best.safetensors
+  /// (two classes): none, f1, youden, precision>=P, recall>=R; auto = f1 for rare-positive data, else none
+  std::string choose_threshold = "auto";
+  /// Phase 2 rolls back to the best weights and lowers its rate when the monitored metric loses
+  /// more than half of its margin over chance, or every validation tile gets one class
+  bool collapse_guard = true;
+  double collapse_lr_factor = 0.1;    ///< the rate after a rollback, as a fraction of the rate before
   int patience = 0;                   ///< epochs without improvement before stopping; 0 = off
   double min_delta = 0.0;
   bool resume = false;

@@ -27,6 +27,7 @@ struct TrainResult {
   nlohmann::json best;               ///< the best epoch's metrics line
   nlohmann::json last;               ///< the last epoch's metrics line
   nlohmann::json test;               ///< test metrics of the best model (null without -test)
+  nlohmann::json threshold;          ///< the decision threshold chosen on validation and its figures (null when none)
   int epochs_run = 0;                ///< epochs trained by this call (resumed ones excluded)
   bool resumed = false;
   bool stopped_early = false;

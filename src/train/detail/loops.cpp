@@ -4,16 +4,24 @@
 
 namespace satx::train::detail {
 
-torch::Tensor soft_cross_entropy(const torch::Tensor& logits, const torch::Tensor& targets, double smoothing,
-                                 const torch::Tensor& class_weights) {
+torch::Tensor soft_focal_loss(const torch::Tensor& logits, const torch::Tensor& targets, double gamma, double smoothing,
+                              const torch::Tensor& class_weights) {
   const int64_t classes = logits.size(1);
   const auto log_probabilities = torch::log_softmax(logits.to(torch::kFloat), 1);
   auto smoothed = smoothing > 0 ? targets * (1.0 - smoothing) + smoothing / static_cast<double>(classes) : targets;
-  const auto per_sample = -(smoothed * log_probabilities).sum(1);
+  auto per_class = -(smoothed * log_probabilities);
+  // Lin et al.'s modulating factor (1 - p)^gamma, per class so soft and smoothed targets work.
+  if (gamma > 0) per_class = per_class * (1.0 - log_probabilities.exp()).clamp_min(0).pow(gamma);
+  const auto per_sample = per_class.sum(1);
   if (!class_weights.defined()) return per_sample.mean();
   // A mixed sample weighs as the mix of its classes' weights (PyTorch's weighted mean otherwise).
   const auto weights = (targets * class_weights.view({1, -1})).sum(1);
   return (per_sample * weights).sum() / weights.sum().clamp_min(1e-12);
+}
+
+torch::Tensor soft_cross_entropy(const torch::Tensor& logits, const torch::Tensor& targets, double smoothing,
+                                 const torch::Tensor& class_weights) {
+  return soft_focal_loss(logits, targets, 0.0, smoothing, class_weights);
 }
 
 void freeze_batchnorm(torch::nn::Module& module) {
@@ -70,7 +78,7 @@ void train_step(StepContext& c, const std::function<torch::Tensor(const torch::T
     AutocastScope autocast(c.amp);
     logits = forward(inputs);
   }
-  const auto loss = soft_cross_entropy(logits, targets, c.label_smoothing, c.class_weights);
+  const auto loss = soft_focal_loss(logits, targets, c.focal_gamma, c.label_smoothing, c.class_weights);
   (c.scaler ? c.scaler->scale(loss) : loss).backward();
 
   std::vector<torch::Tensor> parameters;
@@ -118,11 +126,13 @@ namespace {
 std::pair<torch::Tensor, torch::Tensor> run_inference(
     models::Network& network, data::TileLoader& loader, const predict::Preprocessor& preprocess,
     std::optional<torch::ScalarType> amp, const std::function<torch::Tensor(const torch::Tensor&)>& forward,
-    std::optional<torch::Device> device_of_result, const std::function<void(int64_t, int64_t)>& on_batch) {
+    std::optional<torch::Device> device_of_result, const std::function<void(int64_t, int64_t)>& on_batch,
+    bool every_tile_once = false) {
   network.eval();
   torch::NoGradGuard no_grad;
   std::vector<torch::Tensor> outputs, labels;
-  loader.start_epoch(0);
+  if (every_tile_once) loader.start_pass();
+  else loader.start_epoch(0);
   const auto total = static_cast<int64_t>(loader.batches_per_epoch());
   int64_t done = 0;
   while (auto batch = loader.next()) {
@@ -154,10 +164,11 @@ Predictions predict_loader(models::Network& network, data::TileLoader& loader, c
 }
 
 FeatureSet cache_features(models::Network& network, data::TileLoader& loader, const predict::Preprocessor& preprocess,
-                          std::optional<torch::ScalarType> amp, const std::function<void(int64_t, int64_t)>& on_batch) {
+                          std::optional<torch::ScalarType> amp, const std::function<void(int64_t, int64_t)>& on_batch,
+                          bool every_tile_once) {
   auto [features, labels] = run_inference(
       network, loader, preprocess, amp, [&network](const torch::Tensor& x) { return network.forward_features(x); },
-      std::nullopt, on_batch);
+      std::nullopt, on_batch, every_tile_once);
   return {features, labels};
 }
 

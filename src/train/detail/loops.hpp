@@ -27,6 +27,11 @@ namespace satx::train::detail {
 torch::Tensor soft_cross_entropy(const torch::Tensor& logits, const torch::Tensor& targets, double smoothing,
                                  const torch::Tensor& class_weights);
 
+// Focal loss (Lin et al. 2017) against soft targets: -sum_c y_c (1 - p_c)^gamma log p_c, with the
+// smoothing and class weights of soft_cross_entropy; gamma 0 is the cross-entropy.
+torch::Tensor soft_focal_loss(const torch::Tensor& logits, const torch::Tensor& targets, double gamma, double smoothing,
+                              const torch::Tensor& class_weights);
+
 // Puts every BatchNorm of `module` in inference mode (running statistics used, not updated).
 void freeze_batchnorm(torch::nn::Module& module);
 
@@ -48,6 +53,7 @@ struct StepContext {
   double peak_lr = 1e-3;
   double clip_grad = 0;
   double label_smoothing = 0;
+  double focal_gamma = 0;       // 0: cross-entropy
   torch::Tensor class_weights;  // [K] on the device, or undefined
   std::optional<torch::ScalarType> amp;
   LossScaler* scaler = nullptr;
@@ -94,12 +100,14 @@ struct Predictions {
 Predictions predict_loader(models::Network& network, data::TileLoader& loader, const predict::Preprocessor& preprocess,
                            std::optional<torch::ScalarType> amp, const std::function<void(int64_t, int64_t)>& on_batch);
 
-// Pooled features of every tile of `loader` (eval mode), on the device, with labels.
+// Pooled features of `loader`'s epoch 0 (eval mode), on the device, with labels; with
+// `every_tile_once`, of every tile once in input order whatever the loader's sampler.
 struct FeatureSet {
   torch::Tensor features;  // float [N, D]
   torch::Tensor labels;    // int64 [N]
 };
 FeatureSet cache_features(models::Network& network, data::TileLoader& loader, const predict::Preprocessor& preprocess,
-                          std::optional<torch::ScalarType> amp, const std::function<void(int64_t, int64_t)>& on_batch);
+                          std::optional<torch::ScalarType> amp, const std::function<void(int64_t, int64_t)>& on_batch,
+                          bool every_tile_once = false);
 
 }  // namespace satx::train::detail

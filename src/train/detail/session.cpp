@@ -12,6 +12,8 @@
 #include "satx/core/error.hpp"
 #include "satx/eval/metrics.hpp"
 #include "satx/io/model_file.hpp"
+#include "satx/predict/inference.hpp"
+#include "train/detail/collapse.hpp"
 #include "train/detail/initial_weights.hpp"
 
 namespace fs = std::filesystem;
@@ -75,8 +77,7 @@ Session::Session(const TrainOptions& options, const Context& context, const json
   amp_ = resolve_amp(options_.amp, context_.device);
   load_data(saved_config);
   build_network(saved_config);
-  if (options_.monitor == "val_auc" && classes_.size() != 2)
-    throw_usage("-monitor=val_auc needs two classes; this data has " + std::to_string(classes_.size()));
+  resolve_recipe();
   set_class_weights();
   build_loaders();
 }
@@ -191,11 +192,45 @@ void Session::build_network(const json* saved_config) {
   if (options_.channels_last) to_channels_last(*network_);
 }
 
+void Session::resolve_recipe() {
+  rare_positive_ = data::is_rare_positive(train_set_, options_.rare_share);
+  const bool two_classes = classes_.size() == 2;
+  std::vector<std::string> chosen;
+  auto resolve = [&](std::string& value, const std::string& flag, const std::string& rare, const std::string& usual) {
+    if (value != "auto") return;
+    value = rare_positive_ ? rare : usual;
+    chosen.push_back(flag + "=" + value);
+  };
+  resolve(options_.sampler, "-sampler", "balanced", "shuffle");
+  resolve(options_.loss, "-loss", "ce", "ce");
+  resolve(options_.monitor, "-monitor", "val_ap", "val_accuracy");
+  resolve(options_.choose_threshold, "-choose-threshold", "f1", "none");
+  for (const auto& warning : data::minority_warnings(train_set_, "training", options_.rare_share)) log().warn("{}", warning);
+  if (rare_positive_) {
+    std::string text;
+    for (const auto& item : chosen) text += (text.empty() ? "" : ", ") + item;
+    const auto smaller = std::min(train_set_.class_counts[0], train_set_.class_counts[1]);
+    log().info("rare-positive data ({:.1f}% of the training tiles in the smaller class): {}",
+               100.0 * static_cast<double>(smaller) / static_cast<double>(train_set_.samples.size()),
+               text.empty() ? "every part of the recipe set by hand" : text);
+  }
+  if ((options_.monitor == "val_auc" || options_.monitor == "val_ap") && !two_classes)
+    throw_usage("-monitor=" + options_.monitor + " needs two classes; this data has " + std::to_string(classes_.size()));
+  if (options_.choose_threshold != "none" && !two_classes)
+    throw_usage("-choose-threshold=" + options_.choose_threshold + " needs two classes; this data has " +
+                std::to_string(classes_.size()));
+  sampler_ = data::parse_sampler(options_.sampler);
+}
+
 void Session::set_class_weights() {
   const auto k = static_cast<int64_t>(classes_.size());
   const std::string& spec = options_.class_weights;
   if (spec == "none" || spec.empty()) return;
   std::vector<float> weights;
+  if (spec == "auto" && sampler_ == data::Sampler::Balanced) {
+    log().info("-class-weights=auto: balanced batches already give every class an equal share, so the weights stay 1");
+    return;
+  }
   if (spec == "auto") {
     // scikit-learn's "balanced": n / (k * n_c), so a uniform dataset gets weight 1 everywhere.
     std::vector<int64_t> counts(k, 0);
@@ -232,6 +267,7 @@ std::unique_ptr<data::TileLoader> Session::make_loader(const data::Dataset& data
   loader.tile_size = loader_size_;
   loader.channels = options_.in_channels;
   loader.shuffle = shuffle;
+  if (shuffle) loader.sampler = sampler_;
   // Batch statistics from a 1-tile batch are useless; only then drop the ragged last batch.
   loader.drop_last = shuffle && options_.train_bn;
   loader.cache = options_.cache;
@@ -288,6 +324,8 @@ json Session::config() const {
                    {"amp", amp_ ? (*amp_ == torch::kBFloat16 ? "bf16" : "fp16") : "off"},
                    {"train_tiles", train_set_.samples.size()},
                    {"valid_tiles", valid_set_.samples.size()},
+                   {"train_class_counts", train_set_.class_counts},
+                   {"rare_positive", rare_positive_},
                    {"satx_version", version()},
                    {"torch_version", torch_version()}};
   if (class_weights_.defined()) {
@@ -351,6 +389,22 @@ void Session::set_full_training_mode() {
       norm->eval();
 }
 
+void Session::build_optimizer(bool head) {
+  GroupingOptions grouping;
+  grouping.head_only = head;
+  grouping.lr_decay_per_stage = options_.lr_decay_per_stage;
+  grouping.freeze_stages = head ? 0 : options_.freeze_stages;
+  groups_ = group_parameters(*network_, grouping);
+  OptimizerOptions optimizer;
+  optimizer.kind = options_.optimizer;
+  optimizer.lr = head ? options_.head_lr : options_.lr;
+  optimizer.momentum = options_.momentum;
+  optimizer.nesterov = options_.nesterov;
+  optimizer.weight_decay = options_.weight_decay;
+  optimizer_ = make_optimizer(groups_, optimizer);
+  scaler_ = std::make_unique<LossScaler>(amp_ && *amp_ == torch::kHalf);
+}
+
 void Session::begin_phase(const std::string& phase, bool fresh) {
   const bool head = phase == "head";
   const auto& manifest = network_->manifest();
@@ -367,19 +421,7 @@ void Session::begin_phase(const std::string& phase, bool fresh) {
   // After the freezing above: only the layers this phase trains are rewritten.
   if (!head && fresh && options_.train_bn && !random_init_ && options_.bn_calibration > 0) calibrate_batchnorm_layers();
 
-  GroupingOptions grouping;
-  grouping.head_only = head;
-  grouping.lr_decay_per_stage = options_.lr_decay_per_stage;
-  grouping.freeze_stages = head ? 0 : options_.freeze_stages;
-  groups_ = group_parameters(*network_, grouping);
-  OptimizerOptions optimizer;
-  optimizer.kind = options_.optimizer;
-  optimizer.lr = head ? options_.head_lr : options_.lr;
-  optimizer.momentum = options_.momentum;
-  optimizer.nesterov = options_.nesterov;
-  optimizer.weight_decay = options_.weight_decay;
-  optimizer_ = make_optimizer(groups_, optimizer);
-  scaler_ = std::make_unique<LossScaler>(amp_ && *amp_ == torch::kHalf);
+  build_optimizer(head);
   if (!head && options_.ema > 0) {
     // Starts as the phase's initial weights; a mid-phase resume overwrites it from state.pt.
     average_ = models::create_network(arch_, {static_cast<int64_t>(classes_.size()), options_.in_channels});
@@ -394,9 +436,12 @@ void Session::begin_phase(const std::string& phase, bool fresh) {
     // The frozen backbone in inference mode maps each tile to the same features every epoch,
     // so one pass replaces head-epochs passes.
     const auto start = std::chrono::steady_clock::now();
-    train_features_ = cache_features(*network_, *train_loader_, *preprocess_, amp_, [&](int64_t done, int64_t total) {
-      stage_progress("caching training features", done, total, seconds_since(start));
-    });
+    // Under balanced sampling the features of every tile are cached once; the head epochs then
+    // draw balanced batches from them.
+    train_features_ = cache_features(
+        *network_, *train_loader_, *preprocess_, amp_,
+        [&](int64_t done, int64_t total) { stage_progress("caching training features", done, total, seconds_since(start)); },
+        /*every_tile_once=*/sampler_ == data::Sampler::Balanced);
     const auto valid_start = std::chrono::steady_clock::now();
     valid_features_ = cache_features(*network_, *valid_loader_, *preprocess_, amp_, [&](int64_t done, int64_t total) {
       stage_progress("caching validation features", done, total, seconds_since(valid_start));
@@ -408,6 +453,7 @@ void Session::begin_phase(const std::string& phase, bool fresh) {
 
 void Session::end_phase(const std::string& phase) {
   optimizer_.reset();
+  snapshot_.clear();
   averager_.reset();
   average_.reset();
   groups_.clear();
@@ -432,6 +478,7 @@ StepContext Session::make_step_context(const LrSchedule& schedule, double peak_l
   context.peak_lr = peak_lr;
   context.clip_grad = options_.clip_grad;
   context.label_smoothing = options_.label_smoothing;
+  context.focal_gamma = options_.loss == "focal" ? options_.focal_gamma : 0.0;
   context.class_weights = class_weights_;
   context.amp = amp_;
   context.scaler = scaler_.get();
@@ -474,12 +521,22 @@ EpochStats Session::train_epoch(const std::string& phase, int epoch, int epochs,
 
   if (cached_head(phase)) {
     network_->train();
-    auto generator = at::make_generator<at::CPUGeneratorImpl>(batch_seed(context_.seed, global_epoch, -2));
     const int64_t n = train_features_.features.size(0);
-    const auto order = torch::randperm(n, generator, torch::kLong).to(context_.device);
+    torch::Tensor order;
+    if (sampler_ == data::Sampler::Balanced) {
+      const auto labels_tensor = train_features_.labels.to(torch::kCPU).contiguous();
+      const std::vector<int64_t> labels(labels_tensor.data_ptr<int64_t>(), labels_tensor.data_ptr<int64_t>() + n);
+      const auto drawn = data::balanced_order(labels, static_cast<size_t>(options_.batch), static_cast<size_t>(steps),
+                                              context_.seed, global_epoch + 1);
+      order = torch::tensor(std::vector<int64_t>(drawn.begin(), drawn.end()), torch::kLong).to(context_.device);
+    } else {
+      auto generator = at::make_generator<at::CPUGeneratorImpl>(batch_seed(context_.seed, global_epoch, -2));
+      order = torch::randperm(n, generator, torch::kLong).to(context_.device);
+    }
+    const int64_t drawn_tiles = order.size(0);
     auto forward = [this](const torch::Tensor& x) { return network_->forward_head(x); };
     for (int64_t i = 0; i < steps; ++i) {
-      const auto index = order.slice(0, i * options_.batch, std::min(n, (i + 1) * options_.batch));
+      const auto index = order.slice(0, i * options_.batch, std::min(drawn_tiles, (i + 1) * options_.batch));
       const auto features = train_features_.features.index_select(0, index);
       const auto targets =
           torch::nn::functional::one_hot(train_features_.labels.index_select(0, index), num_classes).to(torch::kFloat);
@@ -516,17 +573,25 @@ EpochStats Session::train_epoch(const std::string& phase, int epoch, int epochs,
   return stats;
 }
 
-json Session::metrics_json(const Predictions& predictions, const std::string& prefix) const {
-  eval::MetricsAccumulator accumulator(classes_, 0);
+json Session::metrics_json(const Predictions& predictions, const std::string& prefix, std::optional<double> threshold) const {
+  eval::MetricsAccumulator accumulator(classes_, 0, threshold);
   if (predictions.labels.numel() > 0) {
     const auto probabilities = torch::softmax(predictions.logits, 1);
-    accumulator.add(probabilities, predictions.labels, probabilities.argmax(1));
+    accumulator.add(probabilities, predictions.labels, predict::decide_labels(probabilities, threshold));
   }
   const auto report = accumulator.report();
+  int64_t classes_predicted = 0;
+  for (const auto& item : report.per_class) classes_predicted += item.predicted > 0;
   json metrics = {{prefix + "loss", report.log_loss},
                   {prefix + "accuracy", report.accuracy},
-                  {prefix + "macro_f1", report.macro.f1}};
-  if (report.binary && std::isfinite(report.binary->roc_auc)) metrics[prefix + "auc"] = report.binary->roc_auc;
+                  {prefix + "macro_f1", report.macro.f1},
+                  {prefix + "classes_predicted", classes_predicted}};
+  if (report.binary) {
+    if (std::isfinite(report.binary->roc_auc)) metrics[prefix + "auc"] = report.binary->roc_auc;
+    if (std::isfinite(report.binary->pr_auc)) metrics[prefix + "ap"] = report.binary->pr_auc;
+    metrics[prefix + "positive_f1"] = report.per_class[1].f1;
+    if (threshold) metrics[prefix + "threshold"] = *threshold;
+  }
   return metrics;
 }
 
@@ -543,7 +608,61 @@ json Session::validate(const std::string& phase) {
       stage_progress("validating", done, total, seconds_since(start));
     });
   }
+  last_validation_ = predictions;
   return metrics_json(predictions, "val_");
+}
+
+double Session::chance_level(const std::string& monitor) const {
+  return detail::chance_level(monitor, valid_set_.class_counts);
+}
+
+int64_t Session::classes_in_validation() const {
+  return std::count_if(valid_set_.class_counts.begin(), valid_set_.class_counts.end(), [](int64_t n) { return n > 0; });
+}
+
+void Session::take_snapshot() {
+  torch::NoGradGuard no_grad;
+  snapshot_.clear();
+  for (auto* network : {network_.get(), average_.get()}) {
+    if (!network) continue;
+    for (const auto& tensor : network->parameters()) snapshot_.push_back(tensor.detach().clone());
+    for (const auto& tensor : network->buffers()) snapshot_.push_back(tensor.detach().clone());
+  }
+}
+
+void Session::restore_snapshot() {
+  if (snapshot_.empty()) throw_runtime("no weights to roll back to");
+  torch::NoGradGuard no_grad;
+  size_t i = 0;
+  for (auto* network : {network_.get(), average_.get()}) {
+    if (!network) continue;
+    for (auto& tensor : network->parameters()) tensor.copy_(snapshot_.at(i++));
+    for (auto& tensor : network->buffers()) tensor.copy_(snapshot_.at(i++));
+  }
+  // The moments the optimizer gathered on the way to the collapse would drive it back there.
+  build_optimizer(false);
+}
+
+std::optional<eval::ThresholdPoint> Session::choose_threshold(const fs::path& model_path) {
+  if (options_.choose_threshold == "none" || classes_.size() != 2) return std::nullopt;
+  Predictions predictions = best_validation_;
+  if (!predictions.logits.defined()) {
+    // A resumed run whose best epoch came before the interruption: score the saved model.
+    auto loaded = io::load_model_file(model_path, context_.device);
+    if (options_.channels_last) to_channels_last(*loaded.network);
+    predictions = predict_loader(*loaded.network, *valid_loader_, *preprocess_, amp_, {});
+  }
+  const auto scores_tensor = torch::softmax(predictions.logits, 1).select(1, 1).contiguous();
+  const auto labels_tensor = predictions.labels.eq(1).to(torch::kUInt8).contiguous();
+  const std::vector<float> scores(scores_tensor.data_ptr<float>(), scores_tensor.data_ptr<float>() + scores_tensor.numel());
+  const std::vector<uint8_t> labels(labels_tensor.data_ptr<uint8_t>(),
+                                    labels_tensor.data_ptr<uint8_t>() + labels_tensor.numel());
+  try {
+    return eval::choose_threshold(scores, labels, eval::parse_threshold_criterion(options_.choose_threshold));
+  } catch (const Error& error) {
+    log().warn("no decision threshold chosen ({}); predictions take the more probable class", error.what());
+    return std::nullopt;
+  }
 }
 
 void Session::save_model(const fs::path& path, const json& line, const std::string& kind) {
@@ -579,7 +698,7 @@ json Session::test(const fs::path& model_path) {
   const auto predictions = predict_loader(*loaded.network, *loader, *preprocess_, amp_, [&](int64_t done, int64_t total) {
     stage_progress("testing " + model_path.filename().string(), done, total, seconds_since(start));
   });
-  json metrics = metrics_json(predictions, "test_");
+  json metrics = metrics_json(predictions, "test_", loaded.metadata.threshold);
   metrics["test_tiles"] = predictions.labels.numel();
   metrics["model"] = model_path.string();
   return metrics;

@@ -14,6 +14,7 @@
 #include "satx/core/context.hpp"
 #include "satx/data/dataset.hpp"
 #include "satx/data/loader.hpp"
+#include "satx/eval/threshold.hpp"
 #include "satx/models/network.hpp"
 #include "satx/predict/preprocess.hpp"
 #include "satx/train/options.hpp"
@@ -56,8 +57,22 @@ class Session {
 
   EpochStats train_epoch(const std::string& phase, int epoch, int epochs, int global_epoch, const LrSchedule& schedule,
                          double peak_lr);
-  // val_loss, val_accuracy, val_macro_f1 (and val_auc for two classes).
+  // val_loss, val_accuracy, val_macro_f1, val_classes_predicted (and val_auc, val_ap and
+  // val_positive_f1 for two classes).
   nlohmann::json validate(const std::string& phase);
+  // The latest validate() becomes the best epoch's (for choosing the threshold at the end).
+  void keep_best_validation() { best_validation_ = last_validation_; }
+  // detail::chance_level on the validation split (the floor of the collapse guard).
+  double chance_level(const std::string& monitor) const;
+  // Classes with at least one validation tile.
+  int64_t classes_in_validation() const;
+  // Copies the weights (and the average's) in memory; restore_snapshot() puts them back and
+  // starts the optimizer afresh (the collapse guard's rollback).
+  void take_snapshot();
+  void restore_snapshot();
+  // The decision threshold per -choose-threshold on the best epoch's validation scores (the
+  // model at `model_path` is scored when a resume lost them); nullopt when off or impossible.
+  std::optional<eval::ThresholdPoint> choose_threshold(const std::filesystem::path& model_path);
   // Writes the network as a satx model file whose training summary includes `line`.
   void save_model(const std::filesystem::path& path, const nlohmann::json& line, const std::string& kind);
   // Scores the test split with the model file at `model_path`: test_loss, test_accuracy, ...
@@ -71,6 +86,10 @@ class Session {
   void build_network(const nlohmann::json* saved_config);
   void build_loaders();
   void set_class_weights();
+  // Turns every "auto" of the recipe (sampler, loss, monitor, threshold) into a value for this
+  // data: rare-positive two-class data gets balanced batches, val_ap and an F1 threshold.
+  void resolve_recipe();
+  void build_optimizer(bool head);
   // Rewrites pretrained BatchNorm around the statistics of bn_calibration training tiles.
   void calibrate_batchnorm_layers();
   // Phase 2 training mode: BatchNorm in inference mode, or (train_bn) only in frozen stages.
@@ -78,7 +97,9 @@ class Session {
   // What train_step needs for this phase's optimizer, at `peak_lr` under `schedule`.
   StepContext make_step_context(const LrSchedule& schedule, double peak_lr);
   std::unique_ptr<data::TileLoader> make_loader(const data::Dataset& dataset, bool shuffle) const;
-  nlohmann::json metrics_json(const Predictions& predictions, const std::string& prefix) const;
+  // Metrics of `predictions`; two-class labels decided at `threshold` when given.
+  nlohmann::json metrics_json(const Predictions& predictions, const std::string& prefix,
+                              std::optional<double> threshold = std::nullopt) const;
   bool cached_head(const std::string& phase) const { return phase == "head" && options_.head_cache; }
   // The network validation and checkpoints use: the average (with the trained network's buffers)
   // when there is one.
@@ -92,6 +113,10 @@ class Session {
   data::Dataset train_set_, valid_set_, test_set_;
   bool has_test_ = false;
   bool random_init_ = false;
+  bool rare_positive_ = false;
+  data::Sampler sampler_ = data::Sampler::Shuffle;
+  Predictions last_validation_, best_validation_;
+  std::vector<torch::Tensor> snapshot_;
   std::shared_ptr<models::Network> network_;
   std::shared_ptr<models::Network> average_;
   std::unique_ptr<WeightAverage> averager_;  // keeps average_ up to date in phase 2 under -ema
