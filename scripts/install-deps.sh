@@ -11,6 +11,7 @@ packages=(
   libcli11-dev libspdlog-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev
   libhdf5-dev
+  libssl-dev
   # Tests and bench/ use these as an independent reference; satx itself never runs Python.
   python3 python3-torch python3-torchvision python3-h5py python3-numpy python3-sklearn
 )

@@ -10,7 +10,7 @@
 #include "satx/eval/gate.hpp"
 #include "satx/eval/report.hpp"
 #include "satx/eval/threshold.hpp"
-#include "satx/io/model_file.hpp"
+#include "satx/models/model_file.hpp"
 
 namespace satx::cli {
 namespace {
@@ -21,7 +21,7 @@ struct EvalCliOptions {
   int batch = 128;
   int topk = -1;
   bool tta = false;
-  std::vector<double> tta_scales = predict::InferenceOptions().tta_scales;
+  std::vector<double> tta_scales = infer::InferenceOptions().tta_scales;
   std::optional<double> threshold;
   std::string choose_threshold;
   std::string json;
@@ -41,7 +41,7 @@ std::string gate_help() {
 
 // Fails on gate names the model cannot have (a class it lacks, roc_auc on ten classes) before
 // any tile is scored.
-void check_gate_names(const std::vector<eval::QualityGate>& gates, const io::ModelMetadata& metadata, int topk) {
+void check_gate_names(const std::vector<eval::QualityGate>& gates, const models::ModelMetadata& metadata, int topk) {
   eval::Report shape;
   shape.classes = metadata.classes;
   shape.topk = topk;
@@ -57,8 +57,8 @@ int run_eval(const EvalCliOptions& o, const CommonOptions& common) {
   if (!o.choose_threshold.empty()) criterion = eval::parse_threshold_criterion(o.choose_threshold);
 
   Context context = make_cli_context(common);
-  io::LoadedModel model = io::load_model_file(o.model, context.device);
-  const io::ModelMetadata metadata = model.metadata;
+  models::LoadedModel model = models::load_model_file(o.model, context.device);
+  const models::ModelMetadata metadata = model.metadata;
   if (criterion && metadata.classes.size() != 2)
     throw_usage("-choose-threshold applies to two-class models; " + o.model + " has " +
                 std::to_string(metadata.classes.size()) + " classes");
@@ -69,11 +69,11 @@ int run_eval(const EvalCliOptions& o, const CommonOptions& common) {
   for (const auto& warning : dataset.warnings) context.log->warn("{}", warning);
   data::relabel(dataset, metadata.classes);
 
-  predict::InferenceOptions inference;
+  infer::InferenceOptions inference;
   inference.precision = o.precision;
   inference.tta = o.tta;
   inference.tta_scales = o.tta_scales;
-  predict::InferenceEngine engine(std::move(model), context.device, inference);
+  infer::InferenceEngine engine(std::move(model), context.device, inference);
 
   eval::EvalOptions options;
   options.topk = topk;
@@ -97,10 +97,10 @@ int run_eval(const EvalCliOptions& o, const CommonOptions& common) {
   nlohmann::json extra;
   if (criterion) {
     const eval::ThresholdPoint chosen = eval::choose_threshold(result.positive_scores, result.positive_labels, *criterion);
-    io::ModelMetadata updated = io::read_model_metadata(o.model);
+    models::ModelMetadata updated = models::read_model_metadata(o.model);
     updated.threshold = chosen.threshold;
     updated.training["threshold_rule"] = criterion->text;
-    io::update_model_metadata(o.model, updated);
+    models::update_model_metadata(o.model, updated);
     std::printf("\nchosen threshold %.4f (%s): precision %.4f, recall %.4f, fpr %.4f, f1 %.4f; stored in %s\n",
                 chosen.threshold, criterion->text.c_str(), chosen.precision, chosen.recall, chosen.fpr, chosen.f1,
                 o.model.c_str());

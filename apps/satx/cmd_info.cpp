@@ -4,7 +4,7 @@
 #include <sstream>
 
 #include "cli.hpp"
-#include "satx/io/model_file.hpp"
+#include "satx/models/model_file.hpp"
 #include "satx/io/safetensors.hpp"
 
 namespace satx::cli {
@@ -52,7 +52,7 @@ std::string scalar(const nlohmann::json& value) {
 
 int run_info(const InfoOptions& o) {
   const io::SafetensorsHeader header = io::read_safetensors_header(o.model);
-  const io::ModelMetadata m = io::read_model_metadata(o.model);
+  const models::ModelMetadata m = models::read_model_metadata(o.model);
   int64_t parameters = 0;
   uint64_t bytes = 0;
   for (const auto& entry : header.tensors) {

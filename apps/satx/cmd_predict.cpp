@@ -6,7 +6,7 @@
 
 #include "cli.hpp"
 #include "progress.hpp"
-#include "satx/io/model_file.hpp"
+#include "satx/models/model_file.hpp"
 #include "satx/predict/inputs.hpp"
 #include "satx/predict/job.hpp"
 
@@ -26,7 +26,7 @@ struct PredictCliOptions {
   std::string shard;
   int batch = 128;
   bool tta = false;
-  std::vector<double> tta_scales = predict::InferenceOptions().tta_scales;
+  std::vector<double> tta_scales = infer::InferenceOptions().tta_scales;
   std::string precision = "auto";
   int decode_threads = 0;
   bool strict = false;
@@ -41,8 +41,8 @@ predict::ShardSpec resolve_shard(const std::string& flag) {
 int run_predict(const PredictCliOptions& o, const CommonOptions& common) {
   predict::PredictJobOptions options;
   options.output = o.output;
-  if (!o.format.empty()) options.format = predict::parse_output_format(o.format);
-  else predict::format_from_path(o.output);  // an unknown extension is a usage error before any work
+  if (!o.format.empty()) options.format = io::parse_output_format(o.format);
+  else io::format_from_path(o.output);  // an unknown extension is a usage error before any work
   options.topk = o.topk;
   options.threshold = o.threshold;
   options.positive_only = o.positive_only;
@@ -54,19 +54,19 @@ int run_predict(const PredictCliOptions& o, const CommonOptions& common) {
   options.scorer.strict = o.strict;
 
   Context context = make_cli_context(common);
-  io::LoadedModel model = io::load_model_file(o.model, context.device);
+  models::LoadedModel model = models::load_model_file(o.model, context.device);
   const std::vector<std::string> inputs = predict::collect_inputs(o.input, std::cin);
   if (inputs.empty()) context.log->warn("-input {} names no image files", o.input);
   if (options.shard.count > 1)
     context.log->info("shard {}/{} (from {})", options.shard.index, options.shard.count, options.shard.source);
 
-  predict::InferenceOptions inference;
+  infer::InferenceOptions inference;
   inference.precision = o.precision;
   inference.tta = o.tta;
   inference.tta_scales = o.tta_scales;
-  predict::InferenceEngine engine(std::move(model), context.device, inference);
+  infer::InferenceEngine engine(std::move(model), context.device, inference);
   context.log->debug("scoring on {} in {} with {} decode threads", context.device.str(), c10::toString(engine.dtype()),
-                     predict::resolve_decode_threads(options.scorer, context));
+                     infer::resolve_decode_threads(options.scorer, context));
 
   std::unique_ptr<Progress> progress;
   const predict::PredictSummary summary =

@@ -14,8 +14,8 @@ struct MergeCliOptions {
 };
 
 int run_merge(const MergeCliOptions& o) {
-  std::optional<predict::OutputFormat> format;
-  if (!o.format.empty()) format = predict::parse_output_format(o.format);
+  std::optional<io::OutputFormat> format;
+  if (!o.format.empty()) format = io::parse_output_format(o.format);
   std::vector<std::filesystem::path> inputs(o.inputs.begin(), o.inputs.end());
   const predict::MergeSummary summary = predict::merge_outputs(inputs, o.output, format);
   std::cerr << "merged " << summary.records << " rows from " << summary.files << " files into " << o.output;

@@ -7,8 +7,10 @@
 
 #include "cli.hpp"
 #include "satx/core/files.hpp"
-#include "satx/io/model_file.hpp"
+#include "satx/models/model_file.hpp"
+#include "satx/core/sha256.hpp"
 #include "satx/io/weights.hpp"
+#include "satx/models/weights.hpp"
 #include "satx/models/registry.hpp"
 
 namespace fs = std::filesystem;
@@ -44,7 +46,7 @@ std::vector<std::string> read_labels(const std::string& path) {
 
 int run_import(const ImportOptions& o, const CommonOptions& common) {
   Context context = make_cli_context(common);
-  io::ImportWeightsOptions options;
+  models::ImportWeightsOptions options;
   options.arch = o.arch;
   options.weights = o.weights;
   if (!o.labels.empty()) {
@@ -53,10 +55,10 @@ int run_import(const ImportOptions& o, const CommonOptions& common) {
   }
   options.input_size = o.input_size;
   options.in_channels = o.in_channels;
-  io::ImportedWeights imported = io::import_weights(options);
+  models::ImportedWeights imported = models::import_weights(options);
   for (const auto& note : imported.notes) context.log->info("{}", note);
   const std::string out = o.out.empty() ? imported.metadata.arch + "-imagenet.safetensors" : o.out;
-  io::save_model_file(out, *imported.network, imported.metadata);
+  models::save_model_file(out, *imported.network, imported.metadata);
   context.log->info("wrote {}: {}, {} classes, input {}x{}, mean {} std {}", out, imported.metadata.arch,
                     imported.metadata.classes.size(), imported.metadata.input_size, imported.metadata.input_size,
                     nlohmann::json(imported.metadata.mean).dump(), nlohmann::json(imported.metadata.std).dump());
@@ -100,7 +102,7 @@ int run_list(const ListOptions& o) {
         if (!fs::is_regular_file(candidate)) continue;
         std::string check = "sha256 not published";
         if (!w.sha256.empty()) {
-          const std::string digest = io::sha256_file(candidate);
+          const std::string digest = sha256_file(candidate);
           check = digest.compare(0, w.sha256.size(), w.sha256) == 0 ? "sha256 ok" : "sha256 MISMATCH";
         }
         out << "      local   " << candidate.string() << " (" << check << ")\n";

@@ -349,4 +349,19 @@ bool TileLoader::caching() const { return state_->caching; }
 
 std::pair<int, int> TileLoader::tile_shape() const { return {state_->height, state_->width}; }
 
+int loader_tile_size(int first_tile_side, int input_size) {
+  if (first_tile_side <= 0 || first_tile_side > input_size) return input_size;
+  return first_tile_side;
+}
+
+int probe_tile_side(const std::vector<std::string>& paths, int channels, int attempts) {
+  io::DecodeOptions options;
+  options.channels = channels;
+  for (size_t i = 0; i < paths.size() && static_cast<int>(i) < attempts; ++i) {
+    io::DecodeResult result = io::try_decode_tile(paths[i], options);
+    if (result.tile) return std::max(result.tile->pixels.rows, result.tile->pixels.cols);
+  }
+  return 0;
+}
+
 }  // namespace satx::data

@@ -11,7 +11,7 @@ int resolve_topk(int topk, size_t classes) {
   return topk;
 }
 
-EvalResult evaluate(predict::InferenceEngine& engine, const data::Dataset& dataset, const EvalOptions& options,
+EvalResult evaluate(infer::InferenceEngine& engine, const data::Dataset& dataset, const EvalOptions& options,
                     const Context& context, const EvalProgress& on_progress) {
   const auto& metadata = engine.metadata();
   if (dataset.classes != metadata.classes)
@@ -40,11 +40,11 @@ EvalResult evaluate(predict::InferenceEngine& engine, const data::Dataset& datas
   const auto total = static_cast<int64_t>(paths.size());
   int64_t done = 0;
   const auto start = std::chrono::steady_clock::now();
-  predict::score_tiles(engine, paths, labels, options.scorer, context, [&](const predict::ScoredBatch& batch) {
+  infer::score_tiles(engine, paths, labels, options.scorer, context, [&](const infer::ScoredBatch& batch) {
     result.failed.insert(result.failed.end(), batch.failed.begin(), batch.failed.end());
     done += static_cast<int64_t>(batch.failed.size() + batch.indices.size());
     if (!batch.indices.empty()) {
-      const torch::Tensor predicted = predict::decide_labels(batch.probabilities, threshold);
+      const torch::Tensor predicted = infer::decide_labels(batch.probabilities, threshold);
       metrics.add(batch.probabilities, batch.labels, predicted);
       const torch::Tensor p = batch.probabilities.contiguous();
       const float* prob = p.data_ptr<float>();

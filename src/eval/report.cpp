@@ -5,7 +5,7 @@
 #include <cstdio>
 #include <sstream>
 
-#include "satx/predict/output_format.hpp"
+#include "satx/io/prediction_format.hpp"
 
 namespace satx::eval {
 
@@ -147,7 +147,7 @@ nlohmann::json report_to_json(const Report& report) {
 std::string report_to_csv(const Report& report) {
   std::ostringstream out;
   auto row = [&](const std::string& metric, const std::string& cls, const std::string& predicted, const std::string& value) {
-    out << predict::csv_field(metric) << ',' << predict::csv_field(cls) << ',' << predict::csv_field(predicted) << ',' << value << '\n';
+    out << io::csv_field(metric) << ',' << io::csv_field(cls) << ',' << io::csv_field(predicted) << ',' << value << '\n';
   };
   out << "metric,class,predicted,value\n";
   row("samples", "", "", std::to_string(report.samples));
@@ -187,8 +187,8 @@ std::string misclassified_csv(const std::vector<Misclassified>& rows, const std:
   char scores[64];
   for (const auto& r : rows) {
     std::snprintf(scores, sizeof scores, "%.6g,%.6g", r.score, r.truth_score);
-    out << predict::csv_field(r.path) << ',' << predict::csv_field(classes.at(static_cast<size_t>(r.truth))) << ','
-        << predict::csv_field(classes.at(static_cast<size_t>(r.predicted))) << ',' << scores << '\n';
+    out << io::csv_field(r.path) << ',' << io::csv_field(classes.at(static_cast<size_t>(r.truth))) << ','
+        << io::csv_field(classes.at(static_cast<size_t>(r.predicted))) << ',' << scores << '\n';
   }
   return out.str();
 }

@@ -4,9 +4,9 @@
 #include <unordered_set>
 
 #include "satx/core/error.hpp"
-#include "satx/predict/georef.hpp"
-#include "satx/predict/resume.hpp"
-#include "satx/predict/writer.hpp"
+#include "satx/io/georef.hpp"
+#include "satx/io/prediction_reader.hpp"
+#include "satx/io/prediction_writer.hpp"
 
 namespace fs = std::filesystem;
 
@@ -14,7 +14,7 @@ namespace satx::predict {
 
 namespace {
 
-void check_options(const PredictJobOptions& options, const io::ModelMetadata& metadata) {
+void check_options(const PredictJobOptions& options, const models::ModelMetadata& metadata) {
   const bool binary = metadata.classes.size() == 2;
   if (options.topk < 0) throw_usage("-topk=" + std::to_string(options.topk) + " must be 0 (all classes) or positive");
   if (options.flush_every < 1) throw_usage("-flush-every=" + std::to_string(options.flush_every) + " must be at least 1");
@@ -39,25 +39,25 @@ std::vector<std::string> unique_inputs(const std::vector<std::string>& inputs) {
 
 }  // namespace
 
-PredictSummary run_predict_job(InferenceEngine& engine, const std::vector<std::string>& inputs,
+PredictSummary run_predict_job(infer::InferenceEngine& engine, const std::vector<std::string>& inputs,
                                const PredictJobOptions& options, const Context& context,
                                const std::function<void(const PredictProgress&)>& on_progress) {
-  const io::ModelMetadata& metadata = engine.metadata();
+  const models::ModelMetadata& metadata = engine.metadata();
   check_options(options, metadata);
   PredictSummary summary;
-  summary.format = options.format ? *options.format : format_from_path(options.output.string());
+  summary.format = options.format ? *options.format : io::format_from_path(options.output.string());
   if (metadata.classes.size() == 2) summary.threshold = options.threshold ? options.threshold : metadata.threshold;
 
   const std::vector<std::string> all = unique_inputs(inputs);
   summary.inputs = static_cast<int64_t>(all.size());
 
-  OutputLayout layout;
+  io::OutputLayout layout;
   layout.format = summary.format;
   layout.classes = metadata.classes;
   layout.topk = options.topk;
   // Decided on every input, not this shard's, so all shards write the same columns.
   for (const auto& path : all)
-    if (parse_tile_path(path)) {
+    if (io::parse_tile_path(path)) {
       layout.tile_columns = true;
       break;
     }
@@ -66,19 +66,19 @@ PredictSummary run_predict_job(InferenceEngine& engine, const std::vector<std::s
   summary.in_shard = static_cast<int64_t>(pending.size());
 
   const bool to_stdout = options.output == "-";
-  summary.error_log = to_stdout ? fs::path() : error_log_path(options.output);
-  OutputScan output_scan, error_scan;
+  summary.error_log = to_stdout ? fs::path() : io::error_log_path(options.output);
+  io::OutputScan output_scan, error_scan;
   if (options.resume) {
     std::unordered_set<std::string> done;
-    output_scan = scan_output(options.output, layout.format, [&](StoredRecord&& record) { done.insert(std::move(record.path)); });
-    if (layout.format == OutputFormat::Csv && !output_scan.header.empty() && output_scan.header != csv_header(layout))
+    output_scan = io::scan_output(options.output, layout.format, [&](io::StoredRecord&& record) { done.insert(std::move(record.path)); });
+    if (layout.format == io::OutputFormat::Csv && !output_scan.header.empty() && output_scan.header != io::csv_header(layout))
       throw_usage("cannot -resume " + options.output.string() + ": its columns differ from this run's (another model, " +
-                  "-topk or input set?)\n  file: " + output_scan.header + "  this run: " + csv_header(layout));
-    error_scan = scan_error_log(summary.error_log, [&](ErrorEntry&& entry) { done.insert(std::move(entry.path)); });
+                  "-topk or input set?)\n  file: " + output_scan.header + "  this run: " + io::csv_header(layout));
+    error_scan = io::scan_error_log(summary.error_log, [&](io::ErrorEntry&& entry) { done.insert(std::move(entry.path)); });
     std::vector<std::string> remaining;
     remaining.reserve(pending.size());
     for (auto& path : pending)
-      if (!done.count(path_as_written(path, layout.format))) remaining.push_back(std::move(path));
+      if (!done.count(io::path_as_written(path, layout.format))) remaining.push_back(std::move(path));
     summary.already_done = static_cast<int64_t>(pending.size() - remaining.size());
     pending = std::move(remaining);
     if (context.log)
@@ -86,8 +86,8 @@ PredictSummary run_predict_job(InferenceEngine& engine, const std::vector<std::s
                         options.output.string(), output_scan.records, error_scan.records, pending.size());
   }
 
-  PredictionWriter writer(options.output, layout, options.resume ? &output_scan : nullptr);
-  ErrorLog errors(summary.error_log, options.resume ? &error_scan : nullptr);
+  io::PredictionWriter writer(options.output, layout, options.resume ? &output_scan : nullptr);
+  io::ErrorLog errors(summary.error_log, options.resume ? &error_scan : nullptr);
 
   PredictProgress progress;
   progress.total = static_cast<int64_t>(pending.size());
@@ -102,20 +102,20 @@ PredictSummary run_predict_job(InferenceEngine& engine, const std::vector<std::s
     }
   };
 
-  score_tiles(engine, pending, {}, options.scorer, context, [&](const ScoredBatch& batch) {
+  infer::score_tiles(engine, pending, {}, options.scorer, context, [&](const infer::ScoredBatch& batch) {
     for (const auto& bad : batch.failed) {
-      errors.add(ErrorEntry{bad.path, bad.reason});
+      errors.add(io::ErrorEntry{bad.path, bad.reason});
       ++summary.failed;
       handled_one();
     }
     const auto n = static_cast<int64_t>(batch.indices.size());
     if (n > 0) {
       const torch::Tensor probabilities = batch.probabilities.contiguous();
-      const torch::Tensor labels = decide_labels(probabilities, summary.threshold);
+      const torch::Tensor labels = infer::decide_labels(probabilities, summary.threshold);
       const float* p = probabilities.data_ptr<float>();
       const int64_t* label = labels.data_ptr<int64_t>();
       const auto classes = probabilities.size(1);
-      PredictionRow row;
+      io::PredictionRow row;
       for (int64_t i = 0; i < n; ++i) {
         const bool positive = classes == 2 && label[i] == 1;
         summary.positives += positive;
@@ -125,7 +125,7 @@ PredictSummary run_predict_job(InferenceEngine& engine, const std::vector<std::s
           row.label = label[i];
           row.probabilities = p + i * classes;
           row.score = row.probabilities[label[i]];
-          row.tile = layout.tile_columns || layout.format != OutputFormat::Csv ? parse_tile_path(row.path) : std::nullopt;
+          row.tile = layout.tile_columns || layout.format != io::OutputFormat::Csv ? io::parse_tile_path(row.path) : std::nullopt;
           writer.write(row);
         }
         handled_one();

@@ -11,7 +11,7 @@
 #include "satx/core/error.hpp"
 #include "satx/data/dataset.hpp"
 #include "satx/eval/metrics.hpp"
-#include "satx/io/model_file.hpp"
+#include "satx/models/model_file.hpp"
 #include "satx/train/checkpoint.hpp"
 #include "satx/train/early_stopping.hpp"
 #include "train/detail/collapse.hpp"
@@ -292,9 +292,9 @@ class Trainer {
       line["phase"] = "test";
       files_->append_metrics(line);
       files_->add_scalars(line, static_cast<int64_t>(history_.size()));
-      auto metadata = io::read_model_metadata(result_.best_model);
+      auto metadata = models::read_model_metadata(result_.best_model);
       metadata.training["test"] = result_.test;
-      io::update_model_metadata(result_.best_model, metadata);
+      models::update_model_metadata(result_.best_model, metadata);
     }
     result_.seconds = seconds_since(start_);
   }
@@ -302,14 +302,14 @@ class Trainer {
   // Chooses the decision threshold on the validation split and stores it in best.safetensors.
   void store_threshold() {
     auto& s = *session_;
-    auto metadata = io::read_model_metadata(result_.best_model);
+    auto metadata = models::read_model_metadata(result_.best_model);
     if (metadata.threshold) return;  // already chosen (a resumed run that finished its epochs)
     const auto point = s.choose_threshold(result_.best_model);
     if (!point) return;
     metadata.threshold = point->threshold;
     metadata.training["threshold"] = {{"criterion", options_.choose_threshold}, {"split", "valid"},
                                       {"precision", point->precision}, {"recall", point->recall}, {"f1", point->f1}};
-    io::update_model_metadata(result_.best_model, metadata);
+    models::update_model_metadata(result_.best_model, metadata);
     result_.threshold = metadata.training["threshold"];
     result_.threshold["threshold"] = point->threshold;
     json line = result_.threshold;

@@ -6,7 +6,7 @@
 #include "satx/eval/gate.hpp"
 #include "satx/eval/metrics.hpp"
 #include "satx/eval/threshold.hpp"
-#include "satx/predict/inference.hpp"
+#include "satx/infer/engine.hpp"
 
 using namespace satx::eval;
 
@@ -27,7 +27,7 @@ Report three_class_report(int topk = 2) {
   for (int start : {0, 4}) {
     const int end = start == 0 ? 4 : 6;
     auto p = probabilities.slice(0, start, end);
-    metrics.add(p, truth.slice(0, start, end), satx::predict::decide_labels(p, std::nullopt));
+    metrics.add(p, truth.slice(0, start, end), satx::infer::decide_labels(p, std::nullopt));
   }
   return metrics.report();
 }
@@ -125,7 +125,7 @@ TEST(BinaryReport, HasCurvesAndThresholdTable) {
   }
   auto p = torch::tensor(flat).view({8, 2});
   auto truth = torch::tensor(std::vector<int64_t>(kLabels.begin(), kLabels.end()));
-  metrics.add(p, truth, satx::predict::decide_labels(p, 0.5));
+  metrics.add(p, truth, satx::infer::decide_labels(p, 0.5));
   Report r = metrics.report();
   ASSERT_TRUE(r.binary);
   EXPECT_EQ(r.binary->positive_class, "pos");
@@ -139,10 +139,10 @@ TEST(BinaryReport, HasCurvesAndThresholdTable) {
 
 TEST(DecideLabels, UsesTheThresholdOnlyForTwoClasses) {
   auto p = torch::tensor({0.7f, 0.3f, 0.45f, 0.55f}).view({2, 2});
-  EXPECT_TRUE(satx::predict::decide_labels(p, 0.25).equal(torch::tensor({1, 1}, torch::kLong)));
-  EXPECT_TRUE(satx::predict::decide_labels(p, std::nullopt).equal(torch::tensor({0, 1}, torch::kLong)));
+  EXPECT_TRUE(satx::infer::decide_labels(p, 0.25).equal(torch::tensor({1, 1}, torch::kLong)));
+  EXPECT_TRUE(satx::infer::decide_labels(p, std::nullopt).equal(torch::tensor({0, 1}, torch::kLong)));
   auto three = torch::tensor({0.2f, 0.5f, 0.3f}).view({1, 3});
-  EXPECT_TRUE(satx::predict::decide_labels(three, 0.1).equal(torch::tensor({1}, torch::kLong)));
+  EXPECT_TRUE(satx::infer::decide_labels(three, 0.1).equal(torch::tensor({1}, torch::kLong)));
 }
 
 TEST(QualityGate, FailsBelowTheFloorAndNamesTheMetric) {

@@ -2,7 +2,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
-#include "satx/io/model_file.hpp"
+#include "satx/models/model_file.hpp"
 #include "satx/io/safetensors.hpp"
 #include "satx/models/network.hpp"
 #include "support/test_support.hpp"
@@ -34,7 +34,7 @@ TEST(CliWeights, ImportNamesClassesFromTheHeadWithoutLabels) {
   const auto result = run_satx("weights import -arch=mnv2 -weights=" + quoted(weights) + " -out=" + quoted(dir / "m.safetensors") +
                                " -input-size=128");
   ASSERT_EQ(result.exit_code, 0) << result.err;
-  const auto metadata = satx::io::read_model_metadata(dir / "m.safetensors");
+  const auto metadata = satx::models::read_model_metadata(dir / "m.safetensors");
   EXPECT_EQ(metadata.arch, "mobilenetv2");
   EXPECT_EQ(metadata.classes, (std::vector<std::string>{"class_0", "class_1", "class_2"}));
   EXPECT_EQ(metadata.input_size, 128);

@@ -8,8 +8,9 @@
 #include <opencv2/imgproc.hpp>
 #include <torch/torch.h>
 
-#include "satx/io/model_file.hpp"
+#include "satx/models/model_file.hpp"
 #include "satx/io/weights.hpp"
+#include "satx/models/weights.hpp"
 #include "support/test_support.hpp"
 
 namespace fs = std::filesystem;
@@ -25,7 +26,7 @@ std::vector<std::string> read_lines(const fs::path& path) {
 }
 
 // 224x224 INTER_AREA, RGB, normalized with the model file's own mean/std.
-torch::Tensor preprocess(const fs::path& image, const satx::io::ModelMetadata& metadata) {
+torch::Tensor preprocess(const fs::path& image, const satx::models::ModelMetadata& metadata) {
   cv::Mat bgr = cv::imread(image.string(), cv::IMREAD_COLOR);
   EXPECT_FALSE(bgr.empty()) << image;
   cv::Mat resized, rgb;
@@ -43,7 +44,7 @@ struct Prediction {
 };
 
 std::vector<Prediction> classify(const fs::path& model_file, const fs::path& samples) {
-  auto model = satx::io::load_model_file(model_file);
+  auto model = satx::models::load_model_file(model_file);
   torch::NoGradGuard no_grad;
   std::vector<Prediction> out;
   for (const char* name : {"cat.bmp", "cat_720p.jpg", "bird.bmp"}) {
@@ -74,18 +75,18 @@ class ImageNet : public ::testing::Test {
     weights_ = *shared / "weights";
   }
   void import_and_check(const std::string& file) {
-    satx::io::ImportWeightsOptions options;
+    satx::models::ImportWeightsOptions options;
     options.arch = "mobilenetv2";
     options.weights = weights_ / file;
     options.classes = read_lines(weights_ / "imagenet_labels.txt");
-    const auto imported = satx::io::import_weights(options);
+    const auto imported = satx::models::import_weights(options);
     // The manifest entry of this file declares [-1, 1] inputs, not the ImageNet statistics.
     EXPECT_EQ(imported.metadata.mean, (std::vector<float>{0.5f, 0.5f, 0.5f}));
     EXPECT_EQ(imported.metadata.std, (std::vector<float>{0.5f, 0.5f, 0.5f}));
     ASSERT_TRUE(imported.identified.has_value());
     EXPECT_EQ(imported.identified->file->name, file);
     TempDir dir;
-    satx::io::save_model_file(dir / "imagenet.safetensors", *imported.network, imported.metadata);
+    satx::models::save_model_file(dir / "imagenet.safetensors", *imported.network, imported.metadata);
     expect_imagenet_answers(classify(dir / "imagenet.safetensors", weights_ / "samples"));
   }
   fs::path weights_;

@@ -7,6 +7,7 @@
 #include "satx/core/error.hpp"
 #include "satx/io/keras_h5.hpp"
 #include "satx/io/weights.hpp"
+#include "satx/models/weights.hpp"
 #include "satx/models/network.hpp"
 
 namespace fs = std::filesystem;
@@ -136,9 +137,9 @@ void check_import(const std::string& python, const std::string& arch, double ker
   EXPECT_EQ(imported.arch, arch);
   auto network = satx::models::create_network(arch);
   // Every network entry filled, nothing left over, every shape right (strict load).
-  satx::io::LoadWeightsOptions strict;
+  satx::models::LoadWeightsOptions strict;
   strict.origin = file.string();
-  ASSERT_NO_THROW(satx::io::load_weights_into(*network, imported.tensors, strict));
+  ASSERT_NO_THROW(satx::models::load_weights_into(*network, imported.tensors, strict));
 
   const auto keras = satx::io::read_keras_layers(file);
   const auto modules = modules_of(*network);

@@ -3,7 +3,7 @@
 
 #include "satx/core/context.hpp"
 #include "satx/core/error.hpp"
-#include "satx/io/model_file.hpp"
+#include "satx/models/model_file.hpp"
 #include "satx/io/safetensors.hpp"
 #include "support/test_support.hpp"
 
@@ -12,8 +12,8 @@ using satx::testing::TempDir;
 
 namespace {
 
-satx::io::ModelMetadata metadata_for(const std::string& arch, std::vector<std::string> classes) {
-  satx::io::ModelMetadata m;
+satx::models::ModelMetadata metadata_for(const std::string& arch, std::vector<std::string> classes) {
+  satx::models::ModelMetadata m;
   m.arch = arch;
   m.classes = std::move(classes);
   m.input_size = 96;
@@ -44,9 +44,9 @@ TEST(ModelFile, RoundTripsTensorsMetadataAndOutputs) {
   auto metadata = metadata_for("mobilenetv2", {"forest", "river", "urban"});
   metadata.threshold = 0.35;
   const fs::path path = dir / "model.safetensors";
-  satx::io::save_model_file(path, *network, metadata);
+  satx::models::save_model_file(path, *network, metadata);
 
-  auto loaded = satx::io::load_model_file(path);
+  auto loaded = satx::models::load_model_file(path);
   EXPECT_FALSE(loaded.network->is_training());
   EXPECT_EQ(loaded.metadata.arch, "mobilenetv2");
   EXPECT_EQ(loaded.metadata.classes, metadata.classes);
@@ -73,28 +73,28 @@ TEST(ModelFile, ReadsAndUpdatesMetadataWithoutTouchingTensors) {
   TempDir dir;
   auto network = satx::models::create_network("mobilenetv2", {2, 3});
   const fs::path path = dir / "model.safetensors";
-  satx::io::save_model_file(path, *network, metadata_for("mobilenetv2", {"no", "yes"}));
+  satx::models::save_model_file(path, *network, metadata_for("mobilenetv2", {"no", "yes"}));
   const auto header_before = satx::io::read_safetensors_header(path);
   const std::string bytes_before = satx::testing::read_text(path);
 
-  auto metadata = satx::io::read_model_metadata(path);
+  auto metadata = satx::models::read_model_metadata(path);
   EXPECT_FALSE(metadata.threshold.has_value());
   metadata.threshold = 0.8;
   metadata.classes = {"clear", "cloudy"};
-  satx::io::update_model_metadata(path, metadata);
+  satx::models::update_model_metadata(path, metadata);
 
-  const auto updated = satx::io::read_model_metadata(path);
+  const auto updated = satx::models::read_model_metadata(path);
   EXPECT_DOUBLE_EQ(updated.threshold.value(), 0.8);
   EXPECT_EQ(updated.classes, (std::vector<std::string>{"clear", "cloudy"}));
   const auto header_after = satx::io::read_safetensors_header(path);
   const std::string bytes_after = satx::testing::read_text(path);
   ASSERT_EQ(header_after.tensors.size(), header_before.tensors.size());
   EXPECT_EQ(bytes_after.substr(header_after.data_offset), bytes_before.substr(header_before.data_offset));
-  EXPECT_NO_THROW(satx::io::load_model_file(path));
+  EXPECT_NO_THROW(satx::models::load_model_file(path));
 
   metadata.classes = {"a", "b", "c"};
   std::string message;
-  EXPECT_EQ(error_of([&] { satx::io::update_model_metadata(path, metadata); }, &message), satx::ErrorCode::Usage);
+  EXPECT_EQ(error_of([&] { satx::models::update_model_metadata(path, metadata); }, &message), satx::ErrorCode::Usage);
 }
 
 TEST(ModelFile, RefusesMalformedFilesNamingThePath) {
@@ -133,14 +133,14 @@ TEST(ModelFile, RefusesMalformedFilesNamingThePath) {
   };
   for (const auto& c : cases) {
     std::string message;
-    EXPECT_EQ(error_of([&] { satx::io::load_model_file(c.path); }, &message), satx::ErrorCode::BadData) << c.what;
+    EXPECT_EQ(error_of([&] { satx::models::load_model_file(c.path); }, &message), satx::ErrorCode::BadData) << c.what;
     EXPECT_NE(message.find(c.path.string()), std::string::npos) << c.what << ": " << message;
     EXPECT_NE(message.find(c.expect), std::string::npos) << c.what << ": " << message;
   }
   std::string message;
-  EXPECT_EQ(error_of([&] { satx::io::read_model_metadata(dir / "plain.safetensors"); }, &message), satx::ErrorCode::BadData);
+  EXPECT_EQ(error_of([&] { satx::models::read_model_metadata(dir / "plain.safetensors"); }, &message), satx::ErrorCode::BadData);
   satx::testing::write_text(dir / "garbage.safetensors", "garbage!garbage!");
-  EXPECT_EQ(error_of([&] { satx::io::load_model_file(dir / "garbage.safetensors"); }, &message), satx::ErrorCode::BadData);
+  EXPECT_EQ(error_of([&] { satx::models::load_model_file(dir / "garbage.safetensors"); }, &message), satx::ErrorCode::BadData);
   EXPECT_NE(message.find("garbage.safetensors"), std::string::npos) << message;
 }
 
@@ -148,10 +148,10 @@ TEST(ModelFile, SaveRefusesMetadataThatContradictsTheNetwork) {
   TempDir dir;
   auto network = satx::models::create_network("mobilenetv2", {2, 3});
   std::string message;
-  EXPECT_EQ(error_of([&] { satx::io::save_model_file(dir / "m.safetensors", *network, metadata_for("mobilenetv2", {"a", "b", "c"})); },
+  EXPECT_EQ(error_of([&] { satx::models::save_model_file(dir / "m.safetensors", *network, metadata_for("mobilenetv2", {"a", "b", "c"})); },
                      &message),
             satx::ErrorCode::Runtime);
-  EXPECT_EQ(error_of([&] { satx::io::save_model_file(dir / "m.safetensors", *network, metadata_for("resnet50", {"a", "b"})); },
+  EXPECT_EQ(error_of([&] { satx::models::save_model_file(dir / "m.safetensors", *network, metadata_for("resnet50", {"a", "b"})); },
                      &message),
             satx::ErrorCode::Runtime);
   EXPECT_FALSE(fs::exists(dir / "m.safetensors"));

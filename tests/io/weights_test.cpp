@@ -4,7 +4,9 @@
 #include <torch/torch.h>
 
 #include "satx/core/error.hpp"
+#include "satx/core/sha256.hpp"
 #include "satx/io/weights.hpp"
+#include "satx/models/weights.hpp"
 #include "satx/models/network.hpp"
 #include "support/test_support.hpp"
 
@@ -20,9 +22,9 @@ satx::io::TensorList state_of(satx::models::Network& network) {
 }
 
 std::string load_error(satx::models::Network& network, const satx::io::TensorList& tensors,
-                       const satx::io::LoadWeightsOptions& options = {}) {
+                       const satx::models::LoadWeightsOptions& options = {}) {
   try {
-    satx::io::load_weights_into(network, tensors, options);
+    satx::models::load_weights_into(network, tensors, options);
   } catch (const satx::Error& e) {
     EXPECT_EQ(e.code(), satx::ErrorCode::BadData);
     return e.what();
@@ -33,13 +35,13 @@ std::string load_error(satx::models::Network& network, const satx::io::TensorLis
 }  // namespace
 
 TEST(Sha256, MatchesPublishedTestVectors) {
-  EXPECT_EQ(satx::io::sha256_hex("", 0), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
-  EXPECT_EQ(satx::io::sha256_hex("abc", 3), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(satx::sha256_hex("", 0), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  EXPECT_EQ(satx::sha256_hex("abc", 3), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
   const std::string two_blocks = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
-  EXPECT_EQ(satx::io::sha256_hex(two_blocks.data(), two_blocks.size()),
+  EXPECT_EQ(satx::sha256_hex(two_blocks.data(), two_blocks.size()),
             "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
   // One million 'a', fed in uneven pieces so buffering across block boundaries is exercised.
-  satx::io::Sha256 hash;
+  satx::Sha256 hash;
   const std::string chunk(997, 'a');
   size_t fed = 0;
   for (size_t piece = 1; fed < 1000000; piece = piece % 131 + 7) {
@@ -55,8 +57,8 @@ TEST(Sha256, HashesFilesLikeInMemory) {
   std::string bytes;
   for (int i = 0; i < 3 << 20; ++i) bytes += static_cast<char>(i * 7 + 3);
   satx::testing::write_text(dir / "blob", bytes);
-  EXPECT_EQ(satx::io::sha256_file(dir / "blob"), satx::io::sha256_hex(bytes.data(), bytes.size()));
-  EXPECT_THROW(satx::io::sha256_file(dir / "absent"), satx::Error);
+  EXPECT_EQ(satx::sha256_file(dir / "blob"), satx::sha256_hex(bytes.data(), bytes.size()));
+  EXPECT_THROW(satx::sha256_file(dir / "absent"), satx::Error);
 }
 
 TEST(LoadWeights, CopiesEveryTensorWhenNamesAndShapesMatch) {
@@ -66,7 +68,7 @@ TEST(LoadWeights, CopiesEveryTensorWhenNamesAndShapesMatch) {
   auto tensors = state_of(*source);
   for (auto& [name, tensor] : tensors)
     if (tensor.is_floating_point()) tensor = tensor.to(torch::kDouble);  // converted on copy
-  const auto report = satx::io::load_weights_into(*target, tensors);
+  const auto report = satx::models::load_weights_into(*target, tensors);
   EXPECT_EQ(report.loaded, tensors.size());
   auto loaded = state_of(*target);
   for (size_t i = 0; i < loaded.size(); ++i) {
@@ -97,7 +99,7 @@ TEST(LoadWeights, ListsMissingUnexpectedAndMisshapedNamesAndCopiesNothing) {
   edited.emplace_back("features.99.weight", torch::zeros({1}));
   for (auto& [name, tensor] : edited)
     if (name == "features.0.0.weight") tensor = torch::zeros({32, 3, 5, 5});
-  satx::io::LoadWeightsOptions options;
+  satx::models::LoadWeightsOptions options;
   options.origin = "edited.pth";
   const std::string message = load_error(*network, edited, options);
   EXPECT_NE(message.find("loading edited.pth into mobilenetv2"), std::string::npos) << message;
@@ -120,9 +122,9 @@ TEST(LoadWeights, SkipsTheHeadForTransferLearning) {
   EXPECT_NE(strict.find("only the classification head differs"), std::string::npos) << strict;
 
   const auto head_before = small->named_parameters()["classifier.1.weight"].clone();
-  satx::io::LoadWeightsOptions options;
+  satx::models::LoadWeightsOptions options;
   options.skip_head = true;
-  const auto report = satx::io::load_weights_into(*small, tensors, options);
+  const auto report = satx::models::load_weights_into(*small, tensors, options);
   EXPECT_EQ(report.skipped, (std::vector<std::string>{"classifier.1.weight", "classifier.1.bias"}));
   EXPECT_TRUE(torch::equal(small->named_parameters()["classifier.1.weight"], head_before));
   EXPECT_TRUE(torch::equal(small->named_parameters()["features.0.0.weight"],
@@ -134,7 +136,7 @@ TEST(LoadWeights, AdaptsTheFirstConvolutionToOtherChannelCounts) {
   auto rgb = satx::models::create_network("resnet50", {5, 3});
   auto multispectral = satx::models::create_network("resnet50", {5, 13});
   const auto tensors = state_of(*rgb);
-  const auto report = satx::io::load_weights_into(*multispectral, tensors);
+  const auto report = satx::models::load_weights_into(*multispectral, tensors);
   EXPECT_TRUE(report.adapted_input);
   const auto kernel = multispectral->named_parameters()[multispectral->input_conv_weight()];
   const auto original = rgb->named_parameters()[rgb->input_conv_weight()];
@@ -142,7 +144,7 @@ TEST(LoadWeights, AdaptsTheFirstConvolutionToOtherChannelCounts) {
   // The sum over input channels is unchanged: a constant image gives the RGB response.
   EXPECT_TRUE(torch::allclose(kernel.sum(1), original.sum(1), 1e-5, 1e-6));
 
-  satx::io::LoadWeightsOptions no_adapt;
+  satx::models::LoadWeightsOptions no_adapt;
   no_adapt.adapt_input_channels = false;
   auto other = satx::models::create_network("resnet50", {5, 13});
   EXPECT_NE(load_error(*other, tensors, no_adapt).find("conv1.weight (file [64, 3, 7, 7], model [64, 13, 7, 7])"),
@@ -154,8 +156,8 @@ TEST(LoadWeights, ToleratesMissingBatchCountersOnlyWhenAllowed) {
   satx::io::TensorList without;
   for (const auto& entry : state_of(*network))
     if (entry.first.find("num_batches_tracked") == std::string::npos) without.push_back(entry);
-  EXPECT_NO_THROW(satx::io::load_weights_into(*network, without));
-  satx::io::LoadWeightsOptions strict;
+  EXPECT_NO_THROW(satx::models::load_weights_into(*network, without));
+  satx::models::LoadWeightsOptions strict;
   strict.allow_missing_batch_counters = false;
   EXPECT_NE(load_error(*network, without, strict).find("num_batches_tracked"), std::string::npos);
 }
@@ -178,10 +180,10 @@ TEST(WeightsFormat, DetectsByContentNotName) {
 TEST(IdentifyWeights, MatchesFullDigestsAndPublishedPrefixes) {
   TempDir dir;
   satx::testing::write_text(dir / "unknown.pth", "no manifest lists this");
-  EXPECT_FALSE(satx::io::identify_weights(dir / "unknown.pth").has_value());
+  EXPECT_FALSE(satx::models::identify_weights(dir / "unknown.pth").has_value());
   // torchvision publishes the first 8 hex digits in the file name (mobilenet_v2-b0353104.pth).
   const std::string digest = "b0353104" + std::string(56, '7');
-  const auto prefixed = satx::io::identify_weights(dir / "unknown.pth", digest);
+  const auto prefixed = satx::models::identify_weights(dir / "unknown.pth", digest);
   ASSERT_TRUE(prefixed.has_value());
   EXPECT_EQ(prefixed->manifest->arch, "mobilenetv2");
   EXPECT_EQ(prefixed->file->name, "mobilenet_v2-b0353104.pth");
@@ -192,7 +194,7 @@ TEST(IdentifyWeights, RecognisesTheSharedFileAndItsNormalization) {
   SATX_REQUIRE_SHARED(shared);
   const fs::path path = shared / "weights" / "mobilenet_v2_imagenet.pth";
   if (!fs::exists(path)) GTEST_SKIP() << path << " is absent";
-  const auto identified = satx::io::identify_weights(path);
+  const auto identified = satx::models::identify_weights(path);
   ASSERT_TRUE(identified.has_value());
   EXPECT_EQ(identified->file->name, "mobilenet_v2_imagenet.pth");
   EXPECT_EQ(identified->sha256, identified->file->sha256);

@@ -7,10 +7,10 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "satx/predict/output_format.hpp"
-#include "satx/predict/resume.hpp"
+#include "satx/io/prediction_format.hpp"
+#include "satx/io/prediction_reader.hpp"
 #include "support/test_support.hpp"
-#include "tiny_model.hpp"
+#include "support/tiny_model.hpp"
 
 using namespace satx::testing;
 namespace fs = std::filesystem;

@@ -14,9 +14,9 @@
 #include <gtest/gtest.h>
 #include <opencv2/imgcodecs.hpp>
 
-#include "satx/predict/resume.hpp"
+#include "satx/io/prediction_reader.hpp"
 #include "support/test_support.hpp"
-#include "tiny_model.hpp"
+#include "support/tiny_model.hpp"
 
 using namespace satx::testing;
 namespace fs = std::filesystem;
@@ -88,7 +88,7 @@ bool kill_after(const std::vector<std::string>& args, const fs::path& output, in
 
 std::map<std::string, std::string> rows_by_path(const fs::path& csv) {
   std::map<std::string, std::string> rows;
-  satx::predict::scan_output(csv, satx::predict::OutputFormat::Csv, [&](satx::predict::StoredRecord&& r) {
+  satx::io::scan_output(csv, satx::io::OutputFormat::Csv, [&](satx::io::StoredRecord&& r) {
     EXPECT_TRUE(rows.emplace(r.path, r.text).second) << "duplicate row for " << r.path;
   });
   return rows;
@@ -136,11 +136,11 @@ TEST(PredictCrash, KilledAndResumedRunsScoreEveryTileExactlyOnce) {
   }
   EXPECT_EQ(different, 0u) << "rows differ from the uninterrupted run's";
   // Every line of the file is a complete record: the scan consumed it all.
-  satx::predict::OutputScan scan = satx::predict::scan_output(output, satx::predict::OutputFormat::Csv, {});
+  satx::io::OutputScan scan = satx::io::scan_output(output, satx::io::OutputFormat::Csv, {});
   EXPECT_EQ(scan.valid_bytes, scan.file_bytes);
 
   std::multiset<std::string> listed;
-  satx::predict::scan_error_log(satx::predict::error_log_path(output),
-                                [&](satx::predict::ErrorEntry&& e) { listed.insert(e.path); });
+  satx::io::scan_error_log(satx::io::error_log_path(output),
+                                [&](satx::io::ErrorEntry&& e) { listed.insert(e.path); });
   EXPECT_EQ(listed, std::multiset<std::string>(corrupt.begin(), corrupt.end()));
 }

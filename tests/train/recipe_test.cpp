@@ -8,7 +8,7 @@
 #include <torch/torch.h>
 
 #include "satx/core/error.hpp"
-#include "satx/io/model_file.hpp"
+#include "satx/models/model_file.hpp"
 #include "satx/train/trainer.hpp"
 #include "support/test_support.hpp"
 #include "train/detail/collapse.hpp"
@@ -183,7 +183,7 @@ TEST(Trainer, RarePositiveDataGetsBalancedBatchesApAndAStoredThreshold) {
   const auto lines = read_metrics(result.run_dir);
   for (const auto& line : lines)
     if (line["phase"] == "head" || line["phase"] == "full") EXPECT_TRUE(line.contains("val_ap")) << line.dump();
-  const auto metadata = satx::io::read_model_metadata(result.best_model);
+  const auto metadata = satx::models::read_model_metadata(result.best_model);
   ASSERT_TRUE(metadata.threshold.has_value());
   EXPECT_GT(*metadata.threshold, 0.0);
   EXPECT_LT(*metadata.threshold, 1.0);
@@ -203,7 +203,7 @@ TEST(Trainer, RarePositiveDataGetsBalancedBatchesApAndAStoredThreshold) {
   EXPECT_EQ(config2["options"]["sampler"], "shuffle");
   EXPECT_EQ(config2["options"]["monitor"], "val_accuracy");
   EXPECT_EQ(config2["options"]["loss"], "focal");
-  EXPECT_FALSE(satx::io::read_model_metadata(by_hand.best_model).threshold.has_value());
+  EXPECT_FALSE(satx::models::read_model_metadata(by_hand.best_model).threshold.has_value());
 }
 
 TEST(Trainer, BalancedDataKeepsTheUsualRecipe) {
@@ -213,7 +213,7 @@ TEST(Trainer, BalancedDataKeepsTheUsualRecipe) {
   EXPECT_EQ(config["options"]["sampler"], "shuffle");
   EXPECT_EQ(config["options"]["monitor"], "val_accuracy");
   EXPECT_EQ(config["options"]["choose_threshold"], "none");
-  EXPECT_FALSE(satx::io::read_model_metadata(result.best_model).threshold.has_value());
+  EXPECT_FALSE(satx::models::read_model_metadata(result.best_model).threshold.has_value());
 }
 
 TEST(Trainer, RareRecipeOptionsNeedTwoClasses) {

@@ -8,7 +8,7 @@
 #include <torch/torch.h>
 
 #include "satx/core/error.hpp"
-#include "satx/io/model_file.hpp"
+#include "satx/models/model_file.hpp"
 #include "satx/io/safetensors.hpp"
 #include "satx/models/network.hpp"
 #include "satx/train/checkpoint.hpp"
@@ -252,7 +252,7 @@ TEST(Trainer, EmaValidatesAndSavesTheAveragedWeights) {
   }
   EXPECT_GT(averaged, 50);
   EXPECT_GT(copied, 50);
-  const auto metadata = satx::io::read_model_metadata(result.last_model);
+  const auto metadata = satx::models::read_model_metadata(result.last_model);
   EXPECT_DOUBLE_EQ(metadata.training.at("ema").get<double>(), 0.9);
 }
 
@@ -267,7 +267,7 @@ TEST(Trainer, AddTrainMergesMoreFoldersIntoTheTrainingSet) {
   const auto config = json::parse(in);
   EXPECT_EQ(config.at("resolved").at("train_tiles").get<int>(), 2 * 12 + 5);
   EXPECT_EQ(config.at("options").at("add_train"), json::array({o.add_train.front()}));
-  const auto metadata = satx::io::read_model_metadata(result.last_model);
+  const auto metadata = satx::models::read_model_metadata(result.last_model);
   EXPECT_EQ(metadata.training.at("add_train"), json::array({o.add_train.front()}));
 }
 

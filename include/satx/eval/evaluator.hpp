@@ -11,8 +11,8 @@
 #include "satx/data/dataset.hpp"
 #include "satx/data/loader.hpp"
 #include "satx/eval/metrics.hpp"
-#include "satx/predict/inference.hpp"
-#include "satx/predict/scorer.hpp"
+#include "satx/infer/engine.hpp"
+#include "satx/infer/scorer.hpp"
 
 namespace satx::eval {
 
@@ -22,7 +22,7 @@ struct EvalOptions {
   int topk = -1;
   /// Binary models: the decision threshold; unset = the model's stored one (argmax without).
   std::optional<double> threshold;
-  predict::ScorerOptions scorer;
+  infer::ScorerOptions scorer;
 };
 
 /// A tile the model got wrong.
@@ -53,7 +53,7 @@ int resolve_topk(int topk, size_t classes);
 /// Scores every sample of `dataset` (labels already in the model's class order, see
 /// data::relabel) and accumulates the metrics. Unreadable tiles are left out and listed
 /// (BadData with options.scorer.strict).
-EvalResult evaluate(predict::InferenceEngine& engine, const data::Dataset& dataset, const EvalOptions& options,
+EvalResult evaluate(infer::InferenceEngine& engine, const data::Dataset& dataset, const EvalOptions& options,
                     const Context& context, const EvalProgress& on_progress = {});
 
 }  // namespace satx::eval

@@ -10,9 +10,9 @@
 #include <vector>
 
 #include "satx/core/context.hpp"
-#include "satx/predict/inference.hpp"
-#include "satx/predict/output_format.hpp"
-#include "satx/predict/scorer.hpp"
+#include "satx/infer/engine.hpp"
+#include "satx/io/prediction_format.hpp"
+#include "satx/infer/scorer.hpp"
 #include "satx/predict/shard.hpp"
 
 namespace satx::predict {
@@ -22,7 +22,7 @@ struct PredictJobOptions {
   /// Output file; "-" is stdout (no resume, errors only counted).
   std::filesystem::path output;
   /// The format; unset: from the output's extension.
-  std::optional<OutputFormat> format;
+  std::optional<io::OutputFormat> format;
   /// 0: every class probability; K: the K best labels.
   int topk = 0;
   /// Binary models: overrides the model's stored decision threshold.
@@ -36,7 +36,7 @@ struct PredictJobOptions {
   int64_t flush_every = 1000;
   /// This run's share of the inputs.
   ShardSpec shard;
-  ScorerOptions scorer;
+  infer::ScorerOptions scorer;
 };
 
 /// Where a run stands, for progress displays.
@@ -58,13 +58,13 @@ struct PredictSummary {
   double seconds = 0;        ///< time spent scoring
   std::optional<double> threshold;  ///< the binary decision threshold used
   std::filesystem::path error_log;  ///< where failures went (empty for stdout)
-  OutputFormat format = OutputFormat::Csv;
+  io::OutputFormat format = io::OutputFormat::Csv;
 };
 
 /// Runs predict over `inputs` with `engine` on the context's device. Usage errors for options
 /// that do not fit the model (a threshold or -positive-only on a model that is not binary, a
 /// resumed output whose columns differ); BadData for a resumed output that satx did not write.
-PredictSummary run_predict_job(InferenceEngine& engine, const std::vector<std::string>& inputs,
+PredictSummary run_predict_job(infer::InferenceEngine& engine, const std::vector<std::string>& inputs,
                                const PredictJobOptions& options, const Context& context,
                                const std::function<void(const PredictProgress&)>& on_progress = {});
 

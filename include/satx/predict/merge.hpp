@@ -6,7 +6,7 @@
 #include <optional>
 #include <vector>
 
-#include "satx/predict/output_format.hpp"
+#include "satx/io/prediction_format.hpp"
 
 namespace satx::predict {
 
@@ -15,7 +15,7 @@ struct MergeSummary {
   int64_t files = 0;
   int64_t records = 0;
   int64_t errors = 0;  ///< error-log lines merged into `<output>.errors`
-  OutputFormat format = OutputFormat::Csv;
+  io::OutputFormat format = io::OutputFormat::Csv;
 };
 
 /// Concatenates `inputs` (all in one format: `format`, else the output's extension) into
@@ -25,6 +25,6 @@ struct MergeSummary {
 /// differ, or an input ends in a torn record or lacks its GeoJSON closing line (a run that
 /// did not finish: complete it with -resume first).
 MergeSummary merge_outputs(const std::vector<std::filesystem::path>& inputs, const std::filesystem::path& output,
-                           std::optional<OutputFormat> format = std::nullopt);
+                           std::optional<io::OutputFormat> format = std::nullopt);
 
 }  // namespace satx::predict

@@ -7,6 +7,7 @@
 
 #include "satx/core/error.hpp"
 #include "satx/io/weights.hpp"
+#include "satx/models/weights.hpp"
 
 namespace fs = std::filesystem;
 
@@ -57,15 +58,15 @@ InitialWeights load_initial_weights(models::Network& network, const std::string&
     path = weights;
   }
   if (!fs::is_regular_file(path)) throw_usage("-weights: no such file '" + path.string() + "'");
-  io::LoadWeightsOptions load;
+  models::LoadWeightsOptions load;
   load.skip_head = true;
   load.origin = path.string();
-  const auto report = io::load_weights_into(network, io::read_weights(path, manifest.arch), load);
+  const auto report = models::load_weights_into(network, io::read_weights(path, manifest.arch), load);
   log.info("loaded {} tensors from {}{} (new {}-class head)", report.loaded, path.string(),
            report.adapted_input ? ", first convolution adapted to " + std::to_string(network.in_channels()) + " channels" : "",
            network.num_classes());
   result.path = path.string();
-  if (const auto identified = io::identify_weights(path)) {
+  if (const auto identified = models::identify_weights(path)) {
     result.mean = identified->mean;
     result.std = identified->std;
     result.note = "identified by sha256 as " + identified->file->name + ": " + identified->file->note;

@@ -124,7 +124,7 @@ namespace {
 // to a float output; returns the outputs and labels, concatenated, on `device_of_result`
 // (kCPU) or on the outputs' own device (nullopt).
 std::pair<torch::Tensor, torch::Tensor> run_inference(
-    models::Network& network, data::TileLoader& loader, const predict::Preprocessor& preprocess,
+    models::Network& network, data::TileLoader& loader, const infer::Preprocessor& preprocess,
     std::optional<torch::ScalarType> amp, const std::function<torch::Tensor(const torch::Tensor&)>& forward,
     std::optional<torch::Device> device_of_result, const std::function<void(int64_t, int64_t)>& on_batch,
     bool every_tile_once = false) {
@@ -154,7 +154,7 @@ std::pair<torch::Tensor, torch::Tensor> run_inference(
 
 }  // namespace
 
-Predictions predict_loader(models::Network& network, data::TileLoader& loader, const predict::Preprocessor& preprocess,
+Predictions predict_loader(models::Network& network, data::TileLoader& loader, const infer::Preprocessor& preprocess,
                            std::optional<torch::ScalarType> amp, const std::function<void(int64_t, int64_t)>& on_batch) {
   auto [logits, labels] = run_inference(
       network, loader, preprocess, amp, [&network](const torch::Tensor& x) { return network.forward(x); },
@@ -163,7 +163,7 @@ Predictions predict_loader(models::Network& network, data::TileLoader& loader, c
   return {logits, labels};
 }
 
-FeatureSet cache_features(models::Network& network, data::TileLoader& loader, const predict::Preprocessor& preprocess,
+FeatureSet cache_features(models::Network& network, data::TileLoader& loader, const infer::Preprocessor& preprocess,
                           std::optional<torch::ScalarType> amp, const std::function<void(int64_t, int64_t)>& on_batch,
                           bool every_tile_once) {
   auto [features, labels] = run_inference(

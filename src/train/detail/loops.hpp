@@ -13,7 +13,7 @@
 
 #include "satx/data/loader.hpp"
 #include "satx/models/network.hpp"
-#include "satx/predict/preprocess.hpp"
+#include "satx/infer/preprocess.hpp"
 #include "satx/train/augment.hpp"
 #include "satx/train/optimizer.hpp"
 #include "satx/train/progress.hpp"
@@ -97,7 +97,7 @@ struct Predictions {
   torch::Tensor logits;  // float [N, K]
   torch::Tensor labels;  // int64 [N]
 };
-Predictions predict_loader(models::Network& network, data::TileLoader& loader, const predict::Preprocessor& preprocess,
+Predictions predict_loader(models::Network& network, data::TileLoader& loader, const infer::Preprocessor& preprocess,
                            std::optional<torch::ScalarType> amp, const std::function<void(int64_t, int64_t)>& on_batch);
 
 // Pooled features of `loader`'s epoch 0 (eval mode), on the device, with labels; with
@@ -106,7 +106,7 @@ struct FeatureSet {
   torch::Tensor features;  // float [N, D]
   torch::Tensor labels;    // int64 [N]
 };
-FeatureSet cache_features(models::Network& network, data::TileLoader& loader, const predict::Preprocessor& preprocess,
+FeatureSet cache_features(models::Network& network, data::TileLoader& loader, const infer::Preprocessor& preprocess,
                           std::optional<torch::ScalarType> amp, const std::function<void(int64_t, int64_t)>& on_batch,
                           bool every_tile_once = false);
 

@@ -11,8 +11,8 @@
 
 #include "satx/core/error.hpp"
 #include "satx/eval/metrics.hpp"
-#include "satx/io/model_file.hpp"
-#include "satx/predict/inference.hpp"
+#include "satx/models/model_file.hpp"
+#include "satx/infer/engine.hpp"
 #include "train/detail/collapse.hpp"
 #include "train/detail/initial_weights.hpp"
 
@@ -115,7 +115,7 @@ void Session::load_data(const json* saved_config) {
   if (saved_config) {
     classes_ = saved_config->at("resolved").at("classes").get<std::vector<std::string>>();
   } else if (!options_.from.empty()) {
-    const auto metadata = io::read_model_metadata(options_.from);
+    const auto metadata = models::read_model_metadata(options_.from);
     const std::set<std::string> model(metadata.classes.begin(), metadata.classes.end());
     const std::set<std::string> given(train_set_.classes.begin(), train_set_.classes.end());
     if (model == given) {
@@ -147,7 +147,7 @@ void Session::build_network(const json* saved_config) {
     weights_info_ = resolved.at("weights");
     network_ = models::create_network(arch_, {num_classes, options_.in_channels});
   } else if (!options_.from.empty()) {
-    auto loaded = io::load_model_file(options_.from, torch::kCPU);
+    auto loaded = models::load_model_file(options_.from, torch::kCPU);
     network_ = loaded.network;
     const auto& metadata = loaded.metadata;
     arch_ = metadata.arch;
@@ -277,18 +277,18 @@ std::unique_ptr<data::TileLoader> Session::make_loader(const data::Dataset& data
 }
 
 void Session::build_loaders() {
-  const int side = predict::probe_tile_side(paths_of(train_set_), options_.in_channels);
-  loader_size_ = predict::loader_tile_size(side, input_size_);
+  const int side = data::probe_tile_side(paths_of(train_set_), options_.in_channels);
+  loader_size_ = data::loader_tile_size(side, input_size_);
   train_loader_ = make_loader(train_set_, true);
   valid_loader_ = make_loader(valid_set_, false);
 
-  predict::PreprocessOptions preprocess;
+  infer::PreprocessOptions preprocess;
   preprocess.input_size = input_size_;
   preprocess.mean = mean_;
   preprocess.std = std_;
   preprocess.device = context_.device;
   preprocess.channels_last = options_.channels_last;
-  preprocess_ = std::make_unique<predict::Preprocessor>(preprocess);
+  preprocess_ = std::make_unique<infer::Preprocessor>(preprocess);
 
   train_input_.device = context_.device;
   train_input_.input_size = input_size_;
@@ -577,7 +577,7 @@ json Session::metrics_json(const Predictions& predictions, const std::string& pr
   eval::MetricsAccumulator accumulator(classes_, 0, threshold);
   if (predictions.labels.numel() > 0) {
     const auto probabilities = torch::softmax(predictions.logits, 1);
-    accumulator.add(probabilities, predictions.labels, predict::decide_labels(probabilities, threshold));
+    accumulator.add(probabilities, predictions.labels, infer::decide_labels(probabilities, threshold));
   }
   const auto report = accumulator.report();
   int64_t classes_predicted = 0;
@@ -648,7 +648,7 @@ std::optional<eval::ThresholdPoint> Session::choose_threshold(const fs::path& mo
   Predictions predictions = best_validation_;
   if (!predictions.logits.defined()) {
     // A resumed run whose best epoch came before the interruption: score the saved model.
-    auto loaded = io::load_model_file(model_path, context_.device);
+    auto loaded = models::load_model_file(model_path, context_.device);
     if (options_.channels_last) to_channels_last(*loaded.network);
     predictions = predict_loader(*loaded.network, *valid_loader_, *preprocess_, amp_, {});
   }
@@ -666,7 +666,7 @@ std::optional<eval::ThresholdPoint> Session::choose_threshold(const fs::path& mo
 }
 
 void Session::save_model(const fs::path& path, const json& line, const std::string& kind) {
-  io::ModelMetadata metadata;
+  models::ModelMetadata metadata;
   metadata.arch = arch_;
   metadata.classes = classes_;
   metadata.input_size = input_size_;
@@ -686,12 +686,12 @@ void Session::save_model(const fs::path& path, const json& line, const std::stri
                        {"epoch", line}};
   if (!options_.from.empty()) metadata.training["finetuned_from"] = options_.from;
   if (average_) metadata.training["ema"] = options_.ema;
-  io::save_model_file(path, evaluated(), metadata);
+  models::save_model_file(path, evaluated(), metadata);
 }
 
 json Session::test(const fs::path& model_path) {
   if (!has_test_) return nullptr;
-  auto loaded = io::load_model_file(model_path, context_.device);
+  auto loaded = models::load_model_file(model_path, context_.device);
   if (options_.channels_last) to_channels_last(*loaded.network);
   auto loader = make_loader(test_set_, false);
   const auto start = std::chrono::steady_clock::now();

@@ -16,7 +16,7 @@
 #include "satx/data/loader.hpp"
 #include "satx/eval/threshold.hpp"
 #include "satx/models/network.hpp"
-#include "satx/predict/preprocess.hpp"
+#include "satx/infer/preprocess.hpp"
 #include "satx/train/options.hpp"
 #include "satx/train/schedule.hpp"
 #include "satx/train/weight_average.hpp"
@@ -128,7 +128,7 @@ class Session {
   std::optional<torch::ScalarType> amp_;
   torch::Tensor class_weights_;
   std::unique_ptr<data::TileLoader> train_loader_, valid_loader_;
-  std::unique_ptr<predict::Preprocessor> preprocess_;
+  std::unique_ptr<infer::Preprocessor> preprocess_;
   TrainInput train_input_;
 
   // Per phase

@@ -7,9 +7,9 @@
 #include <string>
 #include <vector>
 
-#include "satx/predict/georef.hpp"
+#include "satx/io/georef.hpp"
 
-namespace satx::predict {
+namespace satx::io {
 
 /// How predictions are written.
 enum class OutputFormat { Csv, Jsonl, GeoJson };
@@ -72,4 +72,4 @@ inline constexpr const char* kGeoJsonHeader = "{\"type\":\"FeatureCollection\",\
 /// The closing line of a GeoJSON output.
 inline constexpr const char* kGeoJsonTrailer = "]}\n";
 
-}  // namespace satx::predict
+}  // namespace satx::io

@@ -3,15 +3,15 @@
 #include <torch/torch.h>
 
 #include "satx/core/error.hpp"
-#include "satx/io/model_file.hpp"
-#include "satx/predict/inference.hpp"
+#include "satx/models/model_file.hpp"
+#include "satx/infer/engine.hpp"
 #include "support/test_support.hpp"
-#include "tiny_model.hpp"
+#include "support/tiny_model.hpp"
 
 namespace fs = std::filesystem;
-using satx::predict::InferenceEngine;
-using satx::predict::InferenceOptions;
-using satx::predict::scaled_input_sizes;
+using satx::infer::InferenceEngine;
+using satx::infer::InferenceOptions;
+using satx::infer::scaled_input_sizes;
 
 namespace {
 
@@ -23,7 +23,7 @@ struct TinyModel {
     InferenceOptions options;
     options.tta = tta;
     options.tta_scales = std::move(scales);
-    InferenceEngine engine(satx::io::load_model_file(model, torch::kCPU), torch::kCPU, options);
+    InferenceEngine engine(satx::models::load_model_file(model, torch::kCPU), torch::kCPU, options);
     return engine.probabilities(images);
   }
 };
@@ -57,7 +57,7 @@ TEST(TtaScales, AverageTheProbabilitiesOfEverySize) {
   InferenceOptions options;
   options.tta = true;
   options.tta_scales = {1.0, 1.5};
-  InferenceEngine engine(satx::io::load_model_file(tiny.model, torch::kCPU), torch::kCPU, options);
+  InferenceEngine engine(satx::models::load_model_file(tiny.model, torch::kCPU), torch::kCPU, options);
   EXPECT_EQ(engine.views(), 16);
   EXPECT_EQ(engine.input_sizes(), std::vector<int>({32, 48}));
 }

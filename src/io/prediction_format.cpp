@@ -1,4 +1,4 @@
-#include "satx/predict/output_format.hpp"
+#include "satx/io/prediction_format.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -9,7 +9,7 @@
 
 #include "satx/core/error.hpp"
 
-namespace satx::predict {
+namespace satx::io {
 
 namespace {
 
@@ -209,4 +209,4 @@ std::string format_record(const PredictionRow& row, const OutputLayout& layout) 
   return out;
 }
 
-}  // namespace satx::predict
+}  // namespace satx::io

@@ -9,10 +9,10 @@
 
 #include <torch/types.h>
 
-#include "satx/io/model_file.hpp"
-#include "satx/predict/preprocess.hpp"
+#include "satx/models/model_file.hpp"
+#include "satx/infer/preprocess.hpp"
 
-namespace satx::predict {
+namespace satx::infer {
 
 /// How to run the network.
 struct InferenceOptions {
@@ -33,10 +33,10 @@ struct InferenceOptions {
 class InferenceEngine {
  public:
   /// Usage error naming the value for an unknown precision or float16 on CPU.
-  InferenceEngine(io::LoadedModel model, torch::Device device, InferenceOptions options = {});
+  InferenceEngine(models::LoadedModel model, torch::Device device, InferenceOptions options = {});
   /// Class probabilities, float32 on the CPU, [n, classes], for uint8 [n, C, H, W] tiles.
   torch::Tensor probabilities(const torch::Tensor& images);
-  const io::ModelMetadata& metadata() const { return model_.metadata; }
+  const models::ModelMetadata& metadata() const { return model_.metadata; }
   torch::Device device() const { return device_; }
   torch::ScalarType dtype() const { return dtype_; }
   /// The network input sizes each tile is scored at (the model's, or one per TTA scale).
@@ -45,7 +45,7 @@ class InferenceEngine {
   int views() const { return static_cast<int>(input_sizes_.size()) * (options_.tta ? 8 : 1); }
 
  private:
-  io::LoadedModel model_;
+  models::LoadedModel model_;
   torch::Device device_;
   InferenceOptions options_;
   torch::ScalarType dtype_ = torch::kFloat;
@@ -69,4 +69,4 @@ torch::Tensor dihedral_view(const torch::Tensor& images, int k);
 /// class (the lowest index on ties). int64 [n].
 torch::Tensor decide_labels(const torch::Tensor& probabilities, std::optional<double> threshold);
 
-}  // namespace satx::predict
+}  // namespace satx::infer

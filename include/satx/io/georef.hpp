@@ -6,7 +6,7 @@
 #include <optional>
 #include <string>
 
-namespace satx::predict {
+namespace satx::io {
 
 /// A slippy-map tile address (OpenStreetMap / Google / Label Maker convention: y grows south).
 struct TileXYZ {
@@ -30,4 +30,4 @@ std::optional<TileXYZ> parse_tile_path(const std::string& path);
 /// projection (north = atan(sinh(pi * (1 - 2y / 2^z)))).
 LonLatBounds tile_bounds(const TileXYZ& tile);
 
-}  // namespace satx::predict
+}  // namespace satx::io

@@ -11,9 +11,9 @@
 
 #include "satx/core/context.hpp"
 #include "satx/data/loader.hpp"
-#include "satx/predict/inference.hpp"
+#include "satx/infer/engine.hpp"
 
-namespace satx::predict {
+namespace satx::infer {
 
 /// How the pipeline runs.
 struct ScorerOptions {
@@ -50,4 +50,4 @@ void score_tiles(InferenceEngine& engine, const std::vector<std::string>& paths,
                  const ScorerOptions& options, const Context& context,
                  const std::function<void(const ScoredBatch&)>& on_batch);
 
-}  // namespace satx::predict
+}  // namespace satx::infer

@@ -1,15 +1,15 @@
-#include "satx/predict/inference.hpp"
+#include "satx/infer/engine.hpp"
 
 #include <algorithm>
 #include <cmath>
 
 #include "satx/core/error.hpp"
 
-namespace satx::predict {
+namespace satx::infer {
 
 namespace {
 
-PreprocessOptions preprocess_options(const io::ModelMetadata& metadata, int input_size, torch::Device device,
+PreprocessOptions preprocess_options(const models::ModelMetadata& metadata, int input_size, torch::Device device,
                                      torch::ScalarType dtype, bool channels_last) {
   PreprocessOptions options;
   options.input_size = input_size;
@@ -47,7 +47,7 @@ torch::ScalarType resolve_precision(const std::string& precision, torch::Device 
   throw_usage(unknown_value_message("precision", precision, {"auto", "float32", "float16", "bfloat16"}));
 }
 
-InferenceEngine::InferenceEngine(io::LoadedModel model, torch::Device device, InferenceOptions options)
+InferenceEngine::InferenceEngine(models::LoadedModel model, torch::Device device, InferenceOptions options)
     : model_(std::move(model)),
       device_(device),
       options_(std::move(options)),
@@ -97,4 +97,4 @@ torch::Tensor decide_labels(const torch::Tensor& probabilities, std::optional<do
   return probabilities.argmax(1);
 }
 
-}  // namespace satx::predict
+}  // namespace satx::infer

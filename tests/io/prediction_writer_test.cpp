@@ -5,78 +5,18 @@
 #include <nlohmann/json.hpp>
 
 #include "satx/core/error.hpp"
-#include "satx/predict/merge.hpp"
-#include "satx/predict/resume.hpp"
-#include "satx/predict/writer.hpp"
+#include "satx/io/prediction_reader.hpp"
+#include "satx/io/prediction_writer.hpp"
+#include "support/prediction_rows.hpp"
 #include "support/test_support.hpp"
 
-using namespace satx::predict;
+using namespace satx::io;
 using satx::testing::read_text;
 using satx::testing::TempDir;
 using satx::testing::write_text;
 namespace fs = std::filesystem;
 
-namespace {
-
-const std::vector<std::string> kClasses = {"building", "no,building"};
-
-OutputLayout layout_for(OutputFormat format, int topk = 0) {
-  OutputLayout layout;
-  layout.format = format;
-  layout.classes = kClasses;
-  layout.topk = topk;
-  layout.tile_columns = true;
-  return layout;
-}
-
-std::string path_of(int i) {
-  // Every few paths carry characters CSV must quote, and some encode slippy-map tiles.
-  if (i % 5 == 1) return "odd/na,me \"" + std::to_string(i) + "\".png";
-  if (i % 5 == 2) return "tiles/12/" + std::to_string(i) + "/7.png";
-  return "tiles/plain_" + std::to_string(i) + ".jpg";
-}
-
-void write_rows(PredictionWriter& writer, int from, int to, int flush_every = 0) {
-  for (int i = from; i < to; ++i) {
-    float p[2] = {0.25f, 0.75f};
-    PredictionRow row;
-    row.path = path_of(i);
-    row.label = i % 2;
-    row.probabilities = p;
-    row.score = p[row.label];
-    row.tile = parse_tile_path(row.path);
-    writer.write(row);
-    if (flush_every && (i + 1) % flush_every == 0) writer.flush();
-  }
-}
-
-std::vector<std::string> stored_paths(const fs::path& file, OutputFormat format, OutputScan* scan_out = nullptr) {
-  std::vector<std::string> paths;
-  OutputScan scan = scan_output(file, format, [&](StoredRecord&& r) { paths.push_back(r.path); });
-  if (scan_out) *scan_out = scan;
-  return paths;
-}
-
-// What a kill leaves: the checkpointed file plus the first `bytes` of what came next. For
-// GeoJSON the next bytes overwrite the closing line, as the writer's seek-back does.
-void tear(const fs::path& file, OutputFormat format, const std::string& next, size_t bytes) {
-  std::string text = read_text(file);
-  std::string partial = next.substr(0, bytes);
-  if (format == OutputFormat::GeoJson) {
-    size_t at = text.size() - 3;
-    for (size_t i = 0; i < partial.size(); ++i) {
-      if (at + i < text.size())
-        text[at + i] = partial[i];
-      else
-        text += partial[i];
-    }
-  } else {
-    text += partial;
-  }
-  write_text(file, text);
-}
-
-}  // namespace
+using namespace satx::testing;
 
 TEST(CsvField, QuotesOnlyWhenNeeded) {
   EXPECT_EQ(csv_field("plain/path.jpg"), "plain/path.jpg");
@@ -213,60 +153,4 @@ TEST(ErrorLog, EscapesAndResumesWithoutDuplicates) {
   // A fresh run removes the stale log.
   ErrorLog fresh(log);
   EXPECT_FALSE(fs::exists(log));
-}
-
-TEST(Merge, ConcatenatesShardsWithOneHeader) {
-  TempDir dir;
-  for (OutputFormat format : {OutputFormat::Csv, OutputFormat::GeoJson}) {
-    const std::string ext = "." + format_name(format);
-    std::vector<fs::path> shards = {dir / ("a" + ext), dir / ("b" + ext)};
-    {
-      PredictionWriter a(shards[0], layout_for(format));
-      write_rows(a, 0, 4);
-      a.finish();
-      PredictionWriter b(shards[1], layout_for(format));
-      write_rows(b, 4, 7);
-      b.finish();
-      ErrorLog errors(error_log_path(shards[1]));
-      errors.add({"broken.jpg", "truncated"});
-    }
-    const fs::path merged = dir / ("all" + ext);
-    MergeSummary summary = merge_outputs(shards, merged);
-    EXPECT_EQ(summary.records, 7);
-    EXPECT_EQ(summary.errors, 1);
-    auto paths = stored_paths(merged, format);
-    ASSERT_EQ(paths.size(), 7u);
-    for (int i = 0; i < 7; ++i) EXPECT_EQ(paths[static_cast<size_t>(i)], path_of(i));
-    if (format == OutputFormat::Csv) {
-      std::string text = read_text(merged);
-      EXPECT_EQ(text.find("path,label"), 0u);
-      EXPECT_EQ(text.find("path,label", 1), std::string::npos);
-    } else {
-      EXPECT_EQ(nlohmann::json::parse(read_text(merged))["features"].size(), 7u);
-    }
-    EXPECT_NE(read_text(error_log_path(merged)).find("broken.jpg\ttruncated"), std::string::npos);
-  }
-}
-
-TEST(Merge, RejectsOverlapsAndUnfinishedShards) {
-  TempDir dir;
-  std::vector<fs::path> shards = {dir / "a.csv", dir / "b.csv"};
-  {
-    PredictionWriter a(shards[0], layout_for(OutputFormat::Csv));
-    write_rows(a, 0, 4);
-    a.finish();
-    PredictionWriter b(shards[1], layout_for(OutputFormat::Csv));
-    write_rows(b, 3, 6);  // tile 3 is in both
-    b.finish();
-  }
-  try {
-    merge_outputs(shards, dir / "all.csv");
-    FAIL() << "merged overlapping shards";
-  } catch (const satx::Error& e) {
-    EXPECT_EQ(e.code(), satx::ErrorCode::BadData);
-    EXPECT_NE(std::string(e.what()).find("plain_3"), std::string::npos) << e.what();
-  }
-  EXPECT_FALSE(fs::exists(dir / "all.csv"));
-  write_text(shards[1], "path,label,score,z,x,y,building,\"no,building\"\nx.png,building,0.5");
-  EXPECT_THROW(merge_outputs(shards, dir / "all.csv"), satx::Error);
 }

@@ -1,10 +1,10 @@
 #include <gtest/gtest.h>
 
-#include "satx/predict/georef.hpp"
+#include "satx/io/georef.hpp"
 
-using satx::predict::parse_tile_path;
-using satx::predict::tile_bounds;
-using satx::predict::TileXYZ;
+using satx::io::parse_tile_path;
+using satx::io::tile_bounds;
+using satx::io::TileXYZ;
 
 TEST(TileBounds, MatchesKnownWebMercatorTiles) {
   // The top-left tile of zoom 1 spans the north-west quadrant up to the Mercator limit.

@@ -6,10 +6,11 @@
 #include "satx/core/error.hpp"
 #include "satx/io/keras_h5.hpp"
 #include "satx/io/weights.hpp"
+#include "satx/models/weights.hpp"
 
 namespace fs = std::filesystem;
 
-namespace satx::io {
+namespace satx::models {
 namespace {
 
 // C channels from an RGB normalization: each extra band gets the RGB average.
@@ -23,25 +24,25 @@ std::vector<float> per_channel(const std::vector<float>& rgb, int channels) {
 }  // namespace
 
 ImportedWeights import_weights(const ImportWeightsOptions& options) {
-  const models::Manifest& manifest = models::find_manifest(options.arch);
+  const Manifest& manifest = find_manifest(options.arch);
   if (options.in_channels < 1) throw_usage("in_channels must be at least 1, got " + std::to_string(options.in_channels));
   if (!fs::is_regular_file(options.weights)) throw_usage("weights file " + options.weights.string() + " does not exist");
 
   ImportedWeights result;
-  const WeightsFormat format = detect_weights_format(options.weights);
-  TensorList tensors;
+  const io::WeightsFormat format = io::detect_weights_format(options.weights);
+  io::TensorList tensors;
   std::vector<float> mean = manifest.mean, std = manifest.std;
-  if (format == WeightsFormat::KerasH5) {
-    KerasImport keras = read_keras_h5(options.weights, manifest.arch);
+  if (format == io::WeightsFormat::KerasH5) {
+    io::KerasImport keras = io::read_keras_h5(options.weights, manifest.arch);
     tensors = std::move(keras.tensors);
     mean = keras.mean;
     std = keras.std;
     result.notes = keras.notes;
   } else {
-    tensors = read_weights(options.weights, manifest.arch);
+    tensors = io::read_weights(options.weights, manifest.arch);
   }
 
-  nlohmann::json source = {{"weights", options.weights.filename().string()}, {"format", weights_format_name(format)}};
+  nlohmann::json source = {{"weights", options.weights.filename().string()}, {"format", io::weights_format_name(format)}};
   result.identified = identify_weights(options.weights);
   if (const auto& id = result.identified) {
     source["sha256"] = id->sha256;
@@ -49,7 +50,7 @@ ImportedWeights import_weights(const ImportWeightsOptions& options) {
     if (id->manifest->arch != manifest.arch)
       result.notes.push_back(options.weights.string() + " is listed for " + id->manifest->arch + ", not " + manifest.arch);
     // Keras files carry their own preprocessing; a manifest entry without one defers to it.
-    if (format != WeightsFormat::KerasH5 || !id->file->mean.empty()) {
+    if (format != io::WeightsFormat::KerasH5 || !id->file->mean.empty()) {
       mean = id->mean;
       std = id->std;
     }
@@ -57,7 +58,7 @@ ImportedWeights import_weights(const ImportWeightsOptions& options) {
                            (id->file->note.empty() ? "" : " (" + id->file->note + ")"));
   } else {
     result.notes.push_back(options.weights.filename().string() + " is not in the manifests; using " +
-                           (format == WeightsFormat::KerasH5 ? "Keras's" : manifest.arch + "'s default") +
+                           (format == io::WeightsFormat::KerasH5 ? "Keras's" : manifest.arch + "'s default") +
                            " normalization");
   }
 
@@ -71,7 +72,7 @@ ImportedWeights import_weights(const ImportWeightsOptions& options) {
                 std::to_string(head_classes) + " classes");
   if (head_classes == 0 && classes.empty()) {
     // A file for another architecture also lacks this head: name that (bad data) before asking for labels.
-    auto probe = models::create_network(manifest.arch, {1, options.in_channels});
+    auto probe = create_network(manifest.arch, {1, options.in_channels});
     LoadWeightsOptions check;
     check.origin = options.weights.string();
     check.skip_head = true;
@@ -85,7 +86,7 @@ ImportedWeights import_weights(const ImportWeightsOptions& options) {
     result.notes.push_back("the weights have no head: the " + std::to_string(classes.size()) +
                            "-class head is randomly initialized");
 
-  result.network = models::create_network(manifest.arch, {static_cast<int64_t>(classes.size()), options.in_channels});
+  result.network = create_network(manifest.arch, {static_cast<int64_t>(classes.size()), options.in_channels});
   LoadWeightsOptions load;
   load.origin = options.weights.string();
   load.skip_head = head_classes == 0;
@@ -106,4 +107,4 @@ ImportedWeights import_weights(const ImportWeightsOptions& options) {
   return result;
 }
 
-}  // namespace satx::io
+}  // namespace satx::models

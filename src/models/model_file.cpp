@@ -1,4 +1,4 @@
-#include "satx/io/model_file.hpp"
+#include "satx/models/model_file.hpp"
 
 #include <cmath>
 #include <fstream>
@@ -9,11 +9,12 @@
 #include "satx/core/error.hpp"
 #include "satx/core/files.hpp"
 #include "satx/io/safetensors.hpp"
-#include "satx/io/weights.hpp"
+#include "satx/io/safetensors_header.hpp"
+#include "satx/models/weights.hpp"
 
 namespace fs = std::filesystem;
 
-namespace satx::io {
+namespace satx::models {
 namespace {
 
 constexpr int kFormatVersion = 1;
@@ -104,15 +105,15 @@ void save_model_file(const fs::path& path, models::Network& network, const Model
   check_consistent(metadata, origin);
   ModelMetadata written = metadata;
   if (written.satx_version.empty()) written.satx_version = satx::version();
-  TensorList tensors;
+  io::TensorList tensors;
   for (auto& [name, tensor] : models::state_entries(network)) tensors.emplace_back(name, tensor);
   // "format": "pt" tells Hugging Face loaders these are PyTorch-layout tensors.
-  write_safetensors(path, tensors, {{kMetadataKey, written.to_json().dump()}, {"format", "pt"}});
+  io::write_safetensors(path, tensors, {{kMetadataKey, written.to_json().dump()}, {"format", "pt"}});
 }
 
 LoadedModel load_model_file(const fs::path& path, torch::Device device) {
   std::map<std::string, std::string> header_metadata;
-  TensorList tensors = read_safetensors(path, &header_metadata);
+  io::TensorList tensors = io::read_safetensors(path, &header_metadata);
   LoadedModel loaded;
   loaded.metadata = metadata_from_header(header_metadata, path);
   const auto& m = loaded.metadata;
@@ -133,11 +134,11 @@ LoadedModel load_model_file(const fs::path& path, torch::Device device) {
 }
 
 ModelMetadata read_model_metadata(const fs::path& path) {
-  return metadata_from_header(read_safetensors_header(path).metadata, path);
+  return metadata_from_header(io::read_safetensors_header(path).metadata, path);
 }
 
 void update_model_metadata(const fs::path& path, const ModelMetadata& metadata) {
-  const SafetensorsHeader header = read_safetensors_header(path);
+  const io::SafetensorsHeader header = io::read_safetensors_header(path);
   const ModelMetadata current = metadata_from_header(header.metadata, path);
   const std::string origin = "updating model " + path.string();
   if (metadata.arch != current.arch || metadata.classes.size() != current.classes.size() ||
@@ -153,7 +154,7 @@ void update_model_metadata(const fs::path& path, const ModelMetadata& metadata) 
   in.seekg(static_cast<std::streamoff>(header.data_offset));
   if (!in) throw_bad_data(model_origin(path) + ": cannot seek to the tensor data");
   AtomicFile out(path);
-  out.write(encode_safetensors_header(header.tensors, fields));
+  out.write(io::encode_safetensors_header(header.tensors, fields));
   std::vector<char> chunk(1 << 20);
   uint64_t remaining = header.tensors.empty() ? 0 : header.tensors.back().end;
   while (remaining > 0) {
@@ -165,4 +166,4 @@ void update_model_metadata(const fs::path& path, const ModelMetadata& metadata) 
   out.commit();
 }
 
-}  // namespace satx::io
+}  // namespace satx::models

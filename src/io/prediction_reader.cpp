@@ -1,15 +1,15 @@
-#include "satx/predict/resume.hpp"
+#include "satx/io/prediction_reader.hpp"
 
 #include <fstream>
 
 #include <nlohmann/json.hpp>
 
-#include "predict/detail/record_reader.hpp"
+#include "io/detail/record_reader.hpp"
 #include "satx/core/error.hpp"
 
 namespace fs = std::filesystem;
 
-namespace satx::predict {
+namespace satx::io {
 
 namespace {
 
@@ -199,4 +199,4 @@ OutputScan scan_error_log(const fs::path& path, const std::function<void(ErrorEn
 
 fs::path error_log_path(const fs::path& output) { return fs::path(output.string() + ".errors"); }
 
-}  // namespace satx::predict
+}  // namespace satx::io

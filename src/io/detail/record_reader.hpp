@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-namespace satx::predict::detail {
+namespace satx::io::detail {
 
 /// What a read produced.
 enum class ReadStatus {
@@ -44,4 +44,4 @@ class LineReader {
   uint64_t offset_ = 0;
 };
 
-}  // namespace satx::predict::detail
+}  // namespace satx::io::detail

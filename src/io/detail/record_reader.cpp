@@ -1,6 +1,6 @@
-#include "predict/detail/record_reader.hpp"
+#include "io/detail/record_reader.hpp"
 
-namespace satx::predict::detail {
+namespace satx::io::detail {
 
 ReadStatus CsvRecordReader::next(std::vector<std::string>& fields) {
   fields.clear();
@@ -62,4 +62,4 @@ ReadStatus LineReader::next(std::string& line) {
   }
 }
 
-}  // namespace satx::predict::detail
+}  // namespace satx::io::detail

@@ -7,10 +7,10 @@
 #include <filesystem>
 #include <string>
 
-#include "satx/predict/output_format.hpp"
-#include "satx/predict/resume.hpp"
+#include "satx/io/prediction_format.hpp"
+#include "satx/io/prediction_reader.hpp"
 
-namespace satx::predict {
+namespace satx::io {
 
 /// Writes predictions to a file ("-": stdout) in the layout's format.
 ///
@@ -80,4 +80,4 @@ class ErrorLog {
   int64_t count_ = 0;
 };
 
-}  // namespace satx::predict
+}  // namespace satx::io

@@ -1,13 +1,13 @@
-#include "tiny_model.hpp"
+#include "support/tiny_model.hpp"
 
 #include <torch/torch.h>
 
 #include "satx/data/dataset.hpp"
 #include "satx/io/image.hpp"
-#include "satx/io/model_file.hpp"
+#include "satx/models/model_file.hpp"
 #include "satx/models/network.hpp"
 #include "satx/models/registry.hpp"
-#include "satx/predict/preprocess.hpp"
+#include "satx/infer/preprocess.hpp"
 #include "support/test_support.hpp"
 
 namespace satx::testing {
@@ -20,7 +20,7 @@ void write_tiny_model(const std::filesystem::path& model, const std::filesystem:
   auto network = models::create_network("mobilenetv2", {static_cast<int64_t>(classes.size()), 3});
   network->eval();
 
-  io::ModelMetadata metadata;
+  models::ModelMetadata metadata;
   metadata.arch = manifest.arch;
   metadata.classes = classes;
   metadata.input_size = size;
@@ -38,11 +38,11 @@ void write_tiny_model(const std::filesystem::path& model, const std::filesystem:
       tiles.push_back(torch::from_blob(pixels.data, {pixels.rows, pixels.cols, 3}, torch::kUInt8).permute({2, 0, 1}).clone());
       labels.push_back(sample.label);
     }
-    predict::PreprocessOptions pre;
+    infer::PreprocessOptions pre;
     pre.input_size = size;
     pre.mean = metadata.mean;
     pre.std = metadata.std;
-    const torch::Tensor inputs = predict::Preprocessor(pre)(torch::stack(tiles));
+    const torch::Tensor inputs = infer::Preprocessor(pre)(torch::stack(tiles));
     torch::Tensor features;
     {
       torch::NoGradGuard no_grad;
@@ -63,7 +63,7 @@ void write_tiny_model(const std::filesystem::path& model, const std::filesystem:
       optimizer.step();
     }
   }
-  io::save_model_file(model, *network, metadata);
+  models::save_model_file(model, *network, metadata);
 }
 
 }  // namespace satx::testing

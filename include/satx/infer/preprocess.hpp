@@ -8,7 +8,7 @@
 
 #include <torch/types.h>
 
-namespace satx::predict {
+namespace satx::infer {
 
 /// How to turn decoded tiles into network input.
 struct PreprocessOptions {
@@ -40,14 +40,4 @@ class Preprocessor {
   torch::Tensor shift_;  // -mean / std
 };
 
-/// The square size a TileLoader should bring tiles to, given the side of a first decoded
-/// tile: larger tiles are shrunk to `input_size` on the CPU (INTER_AREA, which filters
-/// properly and ships fewer bytes); smaller ones keep their size (mixed sizes are brought to
-/// the first one's) and are enlarged on the device by the Preprocessor. 0 (unknown) gives
-/// `input_size`.
-int loader_tile_size(int first_tile_side, int input_size);
-
-/// The side of the first tile among `paths` that decodes (up to `attempts` tries), or 0.
-int probe_tile_side(const std::vector<std::string>& paths, int channels, int attempts = 8);
-
-}  // namespace satx::predict
+}  // namespace satx::infer

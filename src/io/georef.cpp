@@ -1,9 +1,9 @@
-#include "satx/predict/georef.hpp"
+#include "satx/io/georef.hpp"
 
 #include <cmath>
 #include <filesystem>
 
-namespace satx::predict {
+namespace satx::io {
 
 namespace {
 
@@ -65,4 +65,4 @@ LonLatBounds tile_bounds(const TileXYZ& tile) {
   return bounds;
 }
 
-}  // namespace satx::predict
+}  // namespace satx::io

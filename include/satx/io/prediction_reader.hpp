@@ -7,9 +7,9 @@
 #include <functional>
 #include <string>
 
-#include "satx/predict/output_format.hpp"
+#include "satx/io/prediction_format.hpp"
 
-namespace satx::predict {
+namespace satx::io {
 
 /// One complete record of a prediction output.
 struct StoredRecord {
@@ -56,4 +56,4 @@ OutputScan scan_error_log(const std::filesystem::path& path, const std::function
 /// The error log that belongs to an output: `<output>.errors`.
 std::filesystem::path error_log_path(const std::filesystem::path& output);
 
-}  // namespace satx::predict
+}  // namespace satx::io

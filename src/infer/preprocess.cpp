@@ -1,11 +1,11 @@
-#include "satx/predict/preprocess.hpp"
+#include "satx/infer/preprocess.hpp"
 
 #include <torch/nn/functional/upsampling.h>
 
 #include "satx/core/error.hpp"
 #include "satx/io/image.hpp"
 
-namespace satx::predict {
+namespace satx::infer {
 
 Preprocessor::Preprocessor(PreprocessOptions options) : options_(std::move(options)) {
   const auto& mean = options_.mean;
@@ -48,19 +48,4 @@ torch::Tensor Preprocessor::operator()(const torch::Tensor& images) const {
   return x;
 }
 
-int loader_tile_size(int first_tile_side, int input_size) {
-  if (first_tile_side <= 0 || first_tile_side > input_size) return input_size;
-  return first_tile_side;
-}
-
-int probe_tile_side(const std::vector<std::string>& paths, int channels, int attempts) {
-  io::DecodeOptions options;
-  options.channels = channels;
-  for (size_t i = 0; i < paths.size() && static_cast<int>(i) < attempts; ++i) {
-    io::DecodeResult result = io::try_decode_tile(paths[i], options);
-    if (result.tile) return std::max(result.tile->pixels.rows, result.tile->pixels.cols);
-  }
-  return 0;
-}
-
-}  // namespace satx::predict
+}  // namespace satx::infer

@@ -1,4 +1,4 @@
-#include "satx/predict/writer.hpp"
+#include "satx/io/prediction_writer.hpp"
 
 #include <cerrno>
 #include <cstring>
@@ -8,7 +8,7 @@
 
 namespace fs = std::filesystem;
 
-namespace satx::predict {
+namespace satx::io {
 
 namespace {
 
@@ -148,4 +148,4 @@ void ErrorLog::flush() {
   if (file_) sync(file_, path_);
 }
 
-}  // namespace satx::predict
+}  // namespace satx::io

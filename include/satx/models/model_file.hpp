@@ -13,7 +13,7 @@
 
 #include "satx/models/network.hpp"
 
-namespace satx::io {
+namespace satx::models {
 
 /// What the `"satx"` metadata of a model file holds.
 struct ModelMetadata {
@@ -50,4 +50,4 @@ ModelMetadata read_model_metadata(const std::filesystem::path& path);
 /// Rewrites the metadata of an existing model file atomically, tensors unchanged.
 void update_model_metadata(const std::filesystem::path& path, const ModelMetadata& metadata);
 
-}  // namespace satx::io
+}  // namespace satx::models

@@ -1,10 +1,10 @@
-#include "satx/predict/scorer.hpp"
+#include "satx/infer/scorer.hpp"
 
 #include <algorithm>
 
 #include "satx/core/error.hpp"
 
-namespace satx::predict {
+namespace satx::infer {
 
 int resolve_decode_threads(const ScorerOptions& options, const Context& context) {
   if (options.decode_threads > 0) return options.decode_threads;
@@ -27,7 +27,7 @@ void score_tiles(InferenceEngine& engine, const std::vector<std::string>& paths,
   // Big tiles are shrunk on the CPU to the largest size scored, so no TTA size is upsampled from a smaller one.
   const auto& sizes = engine.input_sizes();
   loader_options.tile_size =
-      loader_tile_size(probe_tile_side(paths, metadata.in_channels), *std::max_element(sizes.begin(), sizes.end()));
+      data::loader_tile_size(data::probe_tile_side(paths, metadata.in_channels), *std::max_element(sizes.begin(), sizes.end()));
   loader_options.shuffle = false;
   loader_options.drop_last = false;
   loader_options.cache = "off";  // one pass: caching would only grow memory with the input count
@@ -51,4 +51,4 @@ void score_tiles(InferenceEngine& engine, const std::vector<std::string>& paths,
   }
 }
 
-}  // namespace satx::predict
+}  // namespace satx::infer
