@@ -3,7 +3,7 @@
 # sha256 (the full digest, or the prefix upstream publishes in the file name).
 #
 # Usage: scripts/fetch-weights.sh [-d DIR] [-f] [ARCH|FILE ...]
-#   -d DIR   where to put the files (default: $SATX_WEIGHTS_DIR, else ./weights)
+#   -d DIR   where to put the files (default: $SATX_WEIGHTS, else ./weights; -weights=auto looks there)
 #   -f       download again even when a verified copy is present
 #   ARCH     only that backbone's files (xception, mobilenetv2, resnet50)
 #   FILE     only the file of that name (e.g. resnet50-11ad3fa6.pth)
@@ -13,7 +13,7 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 manifests="${here}/../models"
-dir="${SATX_WEIGHTS_DIR:-weights}"
+dir="${SATX_WEIGHTS:-weights}"
 force=0
 
 usage() {

@@ -75,10 +75,7 @@ std::string human_size(uint64_t bytes) {
 int run_list(const ListOptions& o) {
   std::vector<fs::path> dirs;
   for (const auto& dir : o.dirs) dirs.emplace_back(dir);
-  if (dirs.empty()) {
-    dirs.emplace_back("weights");
-    if (const char* env = std::getenv("SATX_WEIGHTS_DIR"); env && *env) dirs.emplace_back(env);
-  }
+  if (dirs.empty()) dirs = models::weight_search_dirs();
   std::ostream& out = std::cout;
   for (const auto& m : models::manifests()) {
     out << m.arch;
@@ -102,8 +99,8 @@ int run_list(const ListOptions& o) {
         if (!fs::is_regular_file(candidate)) continue;
         std::string check = "sha256 not published";
         if (!w.sha256.empty()) {
-          const std::string digest = sha256_file(candidate);
-          check = digest.compare(0, w.sha256.size(), w.sha256) == 0 ? "sha256 ok" : "sha256 MISMATCH";
+          const auto identified = models::identify_weights(candidate);
+          check = identified && identified->file == &w ? "sha256 ok" : "sha256 MISMATCH";
         }
         out << "      local   " << candidate.string() << " (" << check << ")\n";
       }
@@ -138,7 +135,7 @@ void setup_weights(CLI::App& command, Run& run) {
   add_common_options(*import, *common);
 
   CLI::App* list = command.add_subcommand("list", "Show each backbone's published weight files and which are present");
-  list->add_option("--dir", list_options->dirs, "Folder to look for weight files in (repeatable; default ./weights and $SATX_WEIGHTS_DIR)");
+  list->add_option("--dir", list_options->dirs, "Folder to look for weight files in (repeatable; default $SATX_WEIGHTS, ./weights and ~/.cache/satx/weights, as -weights=auto)");
 
   run = [import, list, import_options, list_options, common] {
     if (import->parsed()) return run_import(*import_options, *common);

@@ -1,6 +1,5 @@
 #include "train/detail/initial_weights.hpp"
 
-#include <cstdlib>
 #include <filesystem>
 
 #include <torch/torch.h>
@@ -24,14 +23,6 @@ const models::WeightFile* known_file(const models::Manifest& manifest, const fs:
 
 }  // namespace
 
-std::vector<std::string> weight_search_dirs() {
-  std::vector<std::string> dirs;
-  if (const char* env = std::getenv("SATX_WEIGHTS")) dirs.emplace_back(env);
-  dirs.emplace_back("weights");
-  if (const char* home = std::getenv("HOME")) dirs.push_back(std::string(home) + "/.cache/satx/weights");
-  return dirs;
-}
-
 InitialWeights load_initial_weights(models::Network& network, const std::string& weights, spdlog::logger& log) {
   const auto& manifest = network.manifest();
   InitialWeights result;
@@ -44,9 +35,8 @@ InitialWeights load_initial_weights(models::Network& network, const std::string&
     return result;
   }
   if (weights == "auto") {
-    for (const auto& dir : weight_search_dirs())
-      for (const auto& file : manifest.weights)
-        if (path.empty() && fs::is_regular_file(fs::path(dir) / file.name)) path = fs::path(dir) / file.name;
+    const auto local = models::find_local_weights(manifest);
+    if (!local.empty()) path = local.front().path;
     if (path.empty()) {
       log.warn("no ImageNet weights for {} found (-weights=auto looked in $SATX_WEIGHTS, ./weights, ~/.cache/satx/weights): "
                "training from random initialization; pass -weights=FILE for much better accuracy",

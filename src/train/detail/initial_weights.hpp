@@ -24,7 +24,4 @@ struct InitialWeights {
 // clearly when training starts from random initialization.
 InitialWeights load_initial_weights(models::Network& network, const std::string& weights, spdlog::logger& log);
 
-// Directories searched by -weights=auto, in order.
-std::vector<std::string> weight_search_dirs();
-
 }  // namespace satx::train::detail
