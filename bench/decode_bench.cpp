@@ -93,7 +93,7 @@ int main(int argc, char** argv) {
     options.batch_size = settings.batch;
     options.tile_size = settings.size;
     options.shuffle = true;
-    options.cache = settings.cache;
+    options.cache = satx::data::parse_cache_mode(settings.cache, "--cache");
 
     std::printf("decode + batch: %s (%zu tiles, %zu classes), batch %d, tile size %s\n", settings.folder.c_str(),
                 paths.size(), dataset.classes.size(), settings.batch,

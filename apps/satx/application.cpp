@@ -114,7 +114,14 @@ int run_application(Application& application, int argc, char** argv) {
     std::cout << app.help();
     return 2;
   } catch (const Error& e) {
-    std::cerr << "satx: error: " << e.what() << "\n";
+    // The library names option fields (head_epochs); the command line knows them as flags.
+    if (!e.field().empty()) {
+      std::string flag = "-" + e.field();
+      std::replace(flag.begin(), flag.end(), '_', '-');
+      std::cerr << "satx: error: " << flag << " " << e.problem() << "\n";
+    } else {
+      std::cerr << "satx: error: " << e.what() << "\n";
+    }
     return exit_code(e.code());
   } catch (const c10::Error& e) {
     std::cerr << "satx: error: " << e.what_without_backtrace() << "\n";

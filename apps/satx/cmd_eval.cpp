@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "cli.hpp"
+#include "option_groups.hpp"
 #include "progress.hpp"
 #include "satx/core/files.hpp"
 #include "satx/data/dataset.hpp"
@@ -18,19 +19,13 @@ namespace {
 struct EvalCliOptions {
   std::string model;
   std::string data;
-  int batch = 128;
-  int topk = -1;
-  bool tta = false;
-  std::vector<double> tta_scales = infer::InferenceOptions().tta_scales;
-  std::optional<double> threshold;
+  eval::EvalOptions eval;
+  infer::EngineOptions engine;
   std::string choose_threshold;
   std::string json;
   std::string csv;
   std::string misclassified;
   std::vector<std::string> fail_under;
-  bool strict = false;
-  std::string precision = "auto";
-  int decode_threads = 0;
 };
 
 std::string gate_help() {
@@ -62,25 +57,16 @@ int run_eval(const EvalCliOptions& o, const CommonOptions& common) {
   if (criterion && metadata.classes.size() != 2)
     throw_usage("-choose-threshold applies to two-class models; " + o.model + " has " +
                 std::to_string(metadata.classes.size()) + " classes");
-  const int topk = eval::resolve_topk(o.topk, metadata.classes.size());
+  const int topk = eval::resolve_topk(o.eval.topk, metadata.classes.size());
   check_gate_names(gates, metadata, topk);
 
   data::Dataset dataset = data::discover_dataset(o.data);
   for (const auto& warning : dataset.warnings) context.log->warn("{}", warning);
   data::relabel(dataset, metadata.classes);
 
-  infer::InferenceOptions inference;
-  inference.precision = o.precision;
-  inference.tta = o.tta;
-  inference.tta_scales = o.tta_scales;
-  infer::InferenceEngine engine(std::move(model), context.device, inference);
-
-  eval::EvalOptions options;
+  infer::InferenceEngine engine(std::move(model), context.device, o.engine);
+  eval::EvalOptions options = o.eval;
   options.topk = topk;
-  options.threshold = o.threshold;
-  options.scorer.batch_size = o.batch;
-  options.scorer.strict = o.strict;
-  options.scorer.decode_threads = o.decode_threads;
 
   context.log->info("evaluating {} on {} ({} tiles, {} classes{})", o.model, o.data, dataset.samples.size(),
                     metadata.classes.size(),
@@ -111,13 +97,7 @@ int run_eval(const EvalCliOptions& o, const CommonOptions& common) {
 
   const std::vector<eval::GateFailure> failures = eval::check_gates(result.report, gates);
   if (!o.json.empty()) {
-    nlohmann::json j = eval::report_to_json(result.report);
-    j["model"] = o.model;
-    j["data"] = o.data;
-    j["tta"] = o.tta;
-    j["tta_sizes"] = engine.input_sizes();
-    j["unreadable"] = result.failed.size();
-    j["seconds"] = result.seconds;
+    nlohmann::json j = eval::result_to_json(result, engine, o.model, o.data);
     if (criterion) j["chosen_threshold"] = extra;
     j["gates"] = nlohmann::json::array();
     for (const auto& gate : gates) {
@@ -148,26 +128,24 @@ void setup_eval(CLI::App& command, Run& run) {
   command.add_option("--model,-m", o.model, "Model file (.safetensors written by satx train)")->required()->group("Input");
   command.add_option("--data", o.data, "Labelled folder: one sub-folder per class, the model's classes in any order")
       ->required()->group("Input");
-  command.add_flag("--strict", o.strict, "Treat an unreadable tile as fatal (exit 3) instead of leaving it out")->group("Input");
-
-  command.add_option("--topk", o.topk, "Top-k accuracy: K, 0 = off, -1 = 5 when the model has more than 5 classes")->group("Metrics");
-  command.add_flag("--tta", o.tta, "Average the 8 dihedral views (flips and 90-degree rotations) of each tile")->group("Metrics");
-  add_tta_scales_option(command, o.tta_scales, "Metrics");
-  command.add_option("--threshold", o.threshold, "Two-class models: decision threshold on p(positive class), overriding the stored one")
+  command.add_option("--topk", o.eval.topk, "Top-k accuracy: K, 0 = off, -1 = 5 when the model has more than 5 classes")
       ->group("Metrics");
   command.add_option("--choose-threshold", o.choose_threshold,
                      "Two-class models: choose a threshold (youden, f1, precision>=P, recall>=R) and store it in the model file")
       ->group("Metrics");
   command.add_option("--fail-under", o.fail_under, gate_help())->group("Metrics")->allow_extra_args(false);
+  bind_threshold_option(command, o.eval.threshold);
 
   command.add_option("--json", o.json, "Write the full report as JSON to this file")->group("Output");
   command.add_option("--csv", o.csv, "Write the report as a long CSV (metric,class,predicted,value) to this file")->group("Output");
   command.add_option("--misclassified", o.misclassified, "Write the wrongly classified tiles (path, true and predicted label, scores) as CSV")
       ->group("Output");
+  command.add_option("--predictions", o.eval.predictions,
+                     "Write every scored tile (path, true label, predicted label, score, class probabilities) as CSV")
+      ->group("Output");
 
-  command.add_option("--batch,-b", o.batch, "Tiles per forward pass")->group("Runtime");
-  command.add_option("--precision", o.precision, "auto (float16 on CUDA, float32 on CPU), float32, float16 or bfloat16")->group("Runtime");
-  command.add_option("--decode-threads", o.decode_threads, "Threads decoding tiles (0 = a share of --threads)")->group("Runtime");
+  bind_engine_options(command, o.engine);
+  bind_scorer_options(command, o.eval.scorer);
   add_common_options(command, *common);
 
   run = [options, common] { return run_eval(*options, *common); };

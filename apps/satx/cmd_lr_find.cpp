@@ -14,7 +14,7 @@ void setup_lr_find(CLI::App& command, Run& run) {
   command.add_option("--plot", *png, "Where to write the PNG plot")->group("Learning-rate range test");
   add_common_options(command, *common);
   run = [options, common, csv, png] {
-    models::find_manifest(options->model);
+    models::find_manifest(options->data.model);
     return run_lr_find(*options, *common, *csv, *png);
   };
 }

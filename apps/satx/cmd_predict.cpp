@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "cli.hpp"
+#include "option_groups.hpp"
 #include "progress.hpp"
 #include "satx/models/model_file.hpp"
 #include "satx/predict/inputs.hpp"
@@ -18,18 +19,9 @@ struct PredictCliOptions {
   std::string input;
   std::string output;
   std::string format;
-  int topk = 0;
-  std::optional<double> threshold;
-  bool positive_only = false;
-  bool resume = false;
-  int64_t flush_every = 1000;
   std::string shard;
-  int batch = 128;
-  bool tta = false;
-  std::vector<double> tta_scales = infer::InferenceOptions().tta_scales;
-  std::string precision = "auto";
-  int decode_threads = 0;
-  bool strict = false;
+  predict::PredictJobOptions job;
+  infer::EngineOptions engine;
 };
 
 predict::ShardSpec resolve_shard(const std::string& flag) {
@@ -39,19 +31,11 @@ predict::ShardSpec resolve_shard(const std::string& flag) {
 }
 
 int run_predict(const PredictCliOptions& o, const CommonOptions& common) {
-  predict::PredictJobOptions options;
+  predict::PredictJobOptions options = o.job;
   options.output = o.output;
   if (!o.format.empty()) options.format = io::parse_output_format(o.format);
   else io::format_from_path(o.output);  // an unknown extension is a usage error before any work
-  options.topk = o.topk;
-  options.threshold = o.threshold;
-  options.positive_only = o.positive_only;
-  options.resume = o.resume;
-  options.flush_every = o.flush_every;
   options.shard = resolve_shard(o.shard);
-  options.scorer.batch_size = o.batch;
-  options.scorer.decode_threads = o.decode_threads;
-  options.scorer.strict = o.strict;
 
   Context context = make_cli_context(common);
   models::LoadedModel model = models::load_model_file(o.model, context.device);
@@ -60,12 +44,9 @@ int run_predict(const PredictCliOptions& o, const CommonOptions& common) {
   if (options.shard.count > 1)
     context.log->info("shard {}/{} (from {})", options.shard.index, options.shard.count, options.shard.source);
 
-  infer::InferenceOptions inference;
-  inference.precision = o.precision;
-  inference.tta = o.tta;
-  inference.tta_scales = o.tta_scales;
-  infer::InferenceEngine engine(std::move(model), context.device, inference);
-  context.log->debug("scoring on {} in {} with {} decode threads", context.device.str(), c10::toString(engine.dtype()),
+  infer::InferenceEngine engine(std::move(model), context.device, o.engine);
+  context.log->debug("scoring on {} ({}) with {} decode threads", context.device.str(),
+                     engine.autocast() ? c10::toString(*engine.autocast()) : "float32",
                      infer::resolve_decode_threads(options.scorer, context));
 
   std::unique_ptr<Progress> progress;
@@ -110,27 +91,20 @@ void setup_predict(CLI::App& command, Run& run) {
                      "Score shard K/N of the inputs (by a hash of each path); default from SLURM_ARRAY_TASK_ID/"
                      "SLURM_ARRAY_TASK_COUNT or JOB_COMPLETION_INDEX/SATX_SHARD_COUNT when set")
       ->group("Input");
-  command.add_flag("--strict", o.strict, "Stop at the first unreadable tile (exit 3) instead of listing it in <output>.errors")
-      ->group("Input");
 
   command.add_option("--output,-o", o.output, "Output file (- for stdout); the format follows the extension: .csv, .jsonl, .geojson")
       ->required()->group("Output");
   command.add_option("--format", o.format, "Output format when the extension does not say: csv, jsonl or geojson")->group("Output");
-  command.add_option("--topk", o.topk, "Write the K most probable labels with their scores instead of every class probability (0 = all)")
+  command.add_option("--topk", o.job.topk, "Write the K most probable labels with their scores instead of every class probability (0 = all)")
       ->group("Output");
-  command.add_option("--threshold", o.threshold, "Two-class models: decision threshold on p(positive class), overriding the stored one")
+  command.add_flag("--positive-only", o.job.positive_only, "Two-class models: write only tiles decided positive")->group("Output");
+  command.add_flag("--resume", o.job.resume, "Continue an interrupted run: keep the rows already in the output, score only the rest")
       ->group("Output");
-  command.add_flag("--positive-only", o.positive_only, "Two-class models: write only tiles decided positive")->group("Output");
-  command.add_flag("--resume", o.resume, "Continue an interrupted run: keep the rows already in the output, score only the rest")
+  command.add_option("--flush-every", o.job.flush_every, "Tiles between checkpoints (a crash loses at most this many rows)")
       ->group("Output");
-  command.add_option("--flush-every", o.flush_every, "Tiles between checkpoints (a crash loses at most this many rows)")->group("Output");
-
-  command.add_option("--batch,-b", o.batch, "Tiles per forward pass")->group("Runtime");
-  command.add_flag("--tta", o.tta, "Average the 8 dihedral views of each tile (8x slower)")->group("Runtime");
-  add_tta_scales_option(command, o.tta_scales, "Runtime");
-  command.add_option("--precision", o.precision, "auto (float16 on CUDA, float32 on CPU), float32, float16 or bfloat16")->group("Runtime");
-  command.add_option("--decode-threads", o.decode_threads, "Threads decoding tiles (0 = a share of --threads on CPU, all on CUDA)")
-      ->group("Runtime");
+  bind_threshold_option(command, o.job.threshold);
+  bind_engine_options(command, o.engine);
+  bind_scorer_options(command, o.job.scorer);
   add_common_options(command, *common);
 
   run = [options, common] { return run_predict(*options, *common); };

@@ -21,6 +21,7 @@ int exit_code(ErrorCode code) { return static_cast<int>(code); }
 void throw_usage(const std::string& message) { throw Error(ErrorCode::Usage, message); }
 void throw_bad_data(const std::string& message) { throw Error(ErrorCode::BadData, message); }
 void throw_runtime(const std::string& message) { throw Error(ErrorCode::Runtime, message); }
+void throw_option(const std::string& field, const std::string& problem) { throw Error(ErrorCode::Usage, field, problem); }
 
 size_t edit_distance(const std::string& a, const std::string& b) {
   std::vector<size_t> row(b.size() + 1);

@@ -1,4 +1,5 @@
 #include "satx/data/check.hpp"
+#include "satx/core/strings.hpp"
 
 #include <algorithm>
 #include <cstdio>
@@ -76,12 +77,6 @@ std::vector<std::vector<size_t>> identical_groups(const std::vector<size_t>& can
   }
   groups.erase(std::remove_if(groups.begin(), groups.end(), [](const auto& g) { return g.size() < 2; }), groups.end());
   return groups;
-}
-
-std::string joined(const std::vector<std::string>& items, const std::string& separator = ", ") {
-  std::string text;
-  for (size_t i = 0; i < items.size(); ++i) text += (i ? separator : "") + items[i];
-  return text;
 }
 
 }  // namespace
@@ -227,7 +222,7 @@ CheckReport check_dataset(const std::vector<std::string>& folders, const CheckOp
   if (sizes.size() > 1) {
     std::vector<std::string> parts;
     for (const auto& [size, count] : sizes) parts.push_back(size + ": " + std::to_string(count));
-    report.warnings.push_back("images come in " + std::to_string(sizes.size()) + " sizes (" + joined(parts) +
+    report.warnings.push_back("images come in " + std::to_string(sizes.size()) + " sizes (" + join(parts) +
                               "); they are resized to the model's input size when loaded");
   }
   // A file whose channels differ from most is valid, but a model trained on the majority
@@ -282,11 +277,11 @@ CheckReport check_dataset(const std::vector<std::string>& folders, const CheckOp
         std::set<std::string> class_names(duplicate.classes.begin(), duplicate.classes.end());
         if (duplicate.across_splits) {
           std::set<std::string> split_set(duplicate.splits.begin(), duplicate.splits.end());
-          report.errors.push_back("the same image is in " + joined({split_set.begin(), split_set.end()}, " and ") +
-                                  " (leakage): " + joined(duplicate.paths));
+          report.errors.push_back("the same image is in " + join({split_set.begin(), split_set.end()}, " and ") +
+                                  " (leakage): " + join(duplicate.paths));
         } else {
-          std::string note = class_names.size() > 1 ? " (labelled " + joined({class_names.begin(), class_names.end()}, " and ") + ")" : "";
-          report.warnings.push_back("identical files in " + duplicate.splits.front() + note + ": " + joined(duplicate.paths));
+          std::string note = class_names.size() > 1 ? " (labelled " + join({class_names.begin(), class_names.end()}, " and ") + ")" : "";
+          report.warnings.push_back("identical files in " + duplicate.splits.front() + note + ": " + join(duplicate.paths));
         }
         report.duplicates.push_back(std::move(duplicate));
       }

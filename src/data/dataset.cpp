@@ -1,4 +1,5 @@
 #include "satx/data/dataset.hpp"
+#include "satx/core/strings.hpp"
 
 #include <algorithm>
 #include <cstdio>
@@ -18,12 +19,6 @@ namespace {
 bool is_hidden(const fs::path& path) {
   std::string name = path.filename().string();
   return !name.empty() && name[0] == '.';
-}
-
-std::string quoted_list(const std::vector<std::string>& names) {
-  std::string text;
-  for (size_t i = 0; i < names.size(); ++i) text += (i ? ", '" : "'") + names[i] + "'";
-  return text;
 }
 
 // Every image under one class folder, at any depth; hidden entries and other files are counted.

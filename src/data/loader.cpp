@@ -57,6 +57,17 @@ struct QueueItem {
 
 }  // namespace
 
+CacheMode parse_cache_mode(const std::string& text, const std::string& flag) {
+  if (text == "auto") return CacheMode::Auto;
+  if (text == "ram") return CacheMode::Ram;
+  if (text == "off") return CacheMode::Off;
+  throw_usage(unknown_value_message(flag, text, {"auto", "ram", "off"}));
+}
+
+const char* cache_mode_name(CacheMode mode) {
+  return mode == CacheMode::Ram ? "ram" : mode == CacheMode::Off ? "off" : "auto";
+}
+
 void write_bad_files(const std::string& path, const std::vector<BadFile>& files) {
   std::string text;
   for (const BadFile& file : files) {
@@ -151,7 +162,7 @@ struct TileLoader::State {
     }
     tile_bytes = static_cast<size_t>(height) * static_cast<size_t>(width) * static_cast<size_t>(options.channels);
     int64_t total = static_cast<int64_t>(tile_bytes) * static_cast<int64_t>(paths.size());
-    caching = tile_bytes > 0 && (options.cache == "ram" || (options.cache == "auto" && total <= options.cache_budget_bytes));
+    caching = tile_bytes > 0 && (options.cache == CacheMode::Ram || (options.cache == CacheMode::Auto && total <= options.cache_budget_bytes));
     if (caching) {
       cache = torch::empty({static_cast<int64_t>(paths.size()), options.channels, height, width}, torch::kUInt8);
       if (context.log)
@@ -271,8 +282,6 @@ TileLoader::TileLoader(std::vector<std::string> paths, std::vector<int64_t> labe
   if (options.channels < 1) throw_usage("tile channels must be at least 1, got " + std::to_string(options.channels));
   if (options.tile_size < 0) throw_usage("tile size must be >= 0, got " + std::to_string(options.tile_size));
   if (options.prefetch < 0) throw_usage("prefetch must be >= 0, got " + std::to_string(options.prefetch));
-  if (options.cache != "auto" && options.cache != "ram" && options.cache != "off")
-    throw_usage(unknown_value_message("cache", options.cache, {"auto", "ram", "off"}));
   if (!labels.empty() && labels.size() != paths.size())
     throw_usage(std::to_string(paths.size()) + " tiles but " + std::to_string(labels.size()) + " labels");
   if (options.sampler == Sampler::Balanced && labels.empty()) throw_usage("balanced sampling needs labelled tiles");

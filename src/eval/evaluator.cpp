@@ -1,10 +1,45 @@
 #include "satx/eval/evaluator.hpp"
+#include "satx/core/strings.hpp"
 
 #include <chrono>
+#include <cstdio>
+#include <memory>
 
 #include "satx/core/error.hpp"
+#include "satx/core/files.hpp"
+#include "satx/eval/report.hpp"
+#include "satx/io/prediction_format.hpp"
 
 namespace satx::eval {
+
+namespace {
+
+// Nine significant digits give back the exact float.
+std::string number(float value) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.9g", static_cast<double>(value));
+  return text;
+}
+
+}  // namespace
+
+std::string predictions_csv_header(const std::vector<std::string>& classes) {
+  std::string header = "path,true_label,predicted_label,score";
+  for (const auto& name : classes) header += "," + io::csv_field(name);
+  return header + "\n";
+}
+
+nlohmann::json result_to_json(const EvalResult& result, const infer::InferenceEngine& engine, const std::string& model,
+                              const std::string& data) {
+  nlohmann::json j = report_to_json(result.report);
+  j["model"] = model;
+  j["data"] = data;
+  j["tta"] = engine.options().tta;
+  j["tta_sizes"] = engine.input_sizes();
+  j["unreadable"] = result.failed.size();
+  j["seconds"] = result.seconds;
+  return j;
+}
 
 int resolve_topk(int topk, size_t classes) {
   if (topk < 0) return classes > 5 ? 5 : 0;
@@ -16,15 +51,10 @@ EvalResult evaluate(infer::InferenceEngine& engine, const data::Dataset& dataset
   const auto& metadata = engine.metadata();
   if (dataset.classes != metadata.classes)
     throw_usage("evaluate: the dataset's classes are not in the model's order; relabel it first (data::relabel)");
-  const std::optional<double> threshold =
-      metadata.classes.size() == 2 ? (options.threshold ? options.threshold : metadata.threshold) : std::nullopt;
-  if (options.threshold && !(*options.threshold >= 0.0 && *options.threshold <= 1.0))
-    throw_usage("-threshold must be a probability in [0, 1], got " + std::to_string(*options.threshold));
+  const std::optional<double> threshold = infer::resolve_threshold(metadata, options.threshold);
   if (options.topk < -1)
     throw_usage("-topk must be >= 0 (or -1 for 5 when the model has more than 5 classes), got " +
                 std::to_string(options.topk));
-  if (options.threshold && metadata.classes.size() != 2)
-    throw_usage("-threshold applies to binary models; this model has " + std::to_string(metadata.classes.size()) + " classes");
 
   std::vector<std::string> paths;
   std::vector<int64_t> labels;
@@ -35,6 +65,11 @@ EvalResult evaluate(infer::InferenceEngine& engine, const data::Dataset& dataset
     labels.push_back(sample.label);
   }
 
+  std::unique_ptr<AtomicFile> predictions;
+  if (!options.predictions.empty()) {
+    predictions = std::make_unique<AtomicFile>(options.predictions);
+    predictions->write(predictions_csv_header(metadata.classes));
+  }
   MetricsAccumulator metrics(metadata.classes, resolve_topk(options.topk, metadata.classes.size()), threshold);
   EvalResult result;
   const auto total = static_cast<int64_t>(paths.size());
@@ -53,6 +88,13 @@ EvalResult evaluate(infer::InferenceEngine& engine, const data::Dataset& dataset
       const int64_t* t = truth.data_ptr<int64_t>();
       const int64_t* g = predicted.data_ptr<int64_t>();
       for (size_t i = 0; i < batch.indices.size(); ++i) {
+        if (predictions) {
+          const float* row = prob + static_cast<int64_t>(i) * classes;
+          std::string line = io::csv_field(paths[batch.indices[i]]) + "," + io::csv_field(metadata.classes[t[i]]) + "," +
+                             io::csv_field(metadata.classes[g[i]]) + "," + number(row[g[i]]);
+          for (int64_t c = 0; c < classes; ++c) line += "," + number(row[c]);
+          predictions->write(line + "\n");
+        }
         if (t[i] == g[i]) continue;
         const float* row = prob + static_cast<int64_t>(i) * classes;
         result.misclassified.push_back({paths[batch.indices[i]], t[i], g[i], row[g[i]], row[t[i]]});
@@ -60,10 +102,11 @@ EvalResult evaluate(infer::InferenceEngine& engine, const data::Dataset& dataset
     }
     if (on_progress) on_progress(done, total);
   });
+  if (predictions) predictions->commit();
   result.report = metrics.report();
   result.positive_scores = metrics.positive_scores();
   result.positive_labels = metrics.positive_labels();
-  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  result.seconds = seconds_since(start);
   return result;
 }
 

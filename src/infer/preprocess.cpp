@@ -14,16 +14,23 @@ Preprocessor::Preprocessor(PreprocessOptions options) : options_(std::move(optio
     throw_usage("model normalization: mean has " + std::to_string(mean.size()) + " values and std " +
                 std::to_string(stdev.size()) + "; they need one per input channel");
   if (options_.input_size <= 0) throw_usage("model input size " + std::to_string(options_.input_size) + " is not positive");
-  std::vector<float> scale(mean.size()), shift(mean.size());
+  std::vector<float> scale(mean.size()), shift(mean.size()), unit_scale(mean.size());
   for (size_t c = 0; c < mean.size(); ++c) {
     if (!(stdev[c] > 0)) throw_usage("model normalization: std[" + std::to_string(c) + "] = " + std::to_string(stdev[c]) + " must be positive");
     // (x / 255 - mean) / std as one multiply-add.
     scale[c] = 1.0f / (255.0f * stdev[c]);
     shift[c] = -mean[c] / stdev[c];
+    unit_scale[c] = 1.0f / stdev[c];
   }
   const auto channels = static_cast<int64_t>(mean.size());
   scale_ = torch::tensor(scale).view({1, channels, 1, 1}).to(options_.device);
   shift_ = torch::tensor(shift).view({1, channels, 1, 1}).to(options_.device);
+  unit_scale_ = torch::tensor(unit_scale).view({1, channels, 1, 1}).to(options_.device);
+}
+
+torch::Tensor Preprocessor::normalize(const torch::Tensor& unit_images) const {
+  torch::Tensor x = unit_images * unit_scale_ + shift_;
+  return options_.channels_last ? x.contiguous(torch::MemoryFormat::ChannelsLast) : x;
 }
 
 torch::Tensor Preprocessor::operator()(const torch::Tensor& images) const {
@@ -44,7 +51,6 @@ torch::Tensor Preprocessor::operator()(const torch::Tensor& images) const {
                               .align_corners(false));
     if (options_.channels_last) x = x.contiguous(format);
   }
-  if (options_.dtype != torch::kFloat) x = x.to(options_.dtype);
   return x;
 }
 

@@ -30,7 +30,7 @@ void score_tiles(InferenceEngine& engine, const std::vector<std::string>& paths,
       data::loader_tile_size(data::probe_tile_side(paths, metadata.in_channels), *std::max_element(sizes.begin(), sizes.end()));
   loader_options.shuffle = false;
   loader_options.drop_last = false;
-  loader_options.cache = "off";  // one pass: caching would only grow memory with the input count
+  loader_options.cache = data::CacheMode::Off;  // one pass: caching would only grow memory with the input count
   loader_options.strict = options.strict;
   loader_options.prefetch = std::max(1, options.prefetch);
   loader_options.pin_memory = context.device.is_cuda();

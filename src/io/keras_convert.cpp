@@ -8,6 +8,7 @@
 #include <torch/torch.h>
 
 #include "satx/core/error.hpp"
+#include "satx/core/strings.hpp"
 #include "satx/io/keras_h5.hpp"
 
 namespace satx::io {
@@ -29,7 +30,6 @@ struct Target {
   double keras_eps = 1e-3;
 };
 
-bool starts_with(const std::string& text, const std::string& prefix) { return text.rfind(prefix, 0) == 0; }
 
 // "block1_conv1/kernel:0" -> kernel; Keras 1 wrote "block1_conv1_W:0" -> W.
 std::string weight_role(const std::string& layer, const std::string& weight_name) {

@@ -69,4 +69,10 @@ std::vector<NamedTensor> state_entries(const torch::nn::Module& module) {
   return entries;
 }
 
+void to_channels_last(torch::nn::Module& module) {
+  torch::NoGradGuard no_grad;
+  for (auto& parameter : module.parameters())
+    if (parameter.dim() == 4) parameter.set_data(parameter.data().contiguous(torch::MemoryFormat::ChannelsLast));
+}
+
 }  // namespace satx::models

@@ -1,4 +1,5 @@
 #include "satx/predict/job.hpp"
+#include "satx/core/strings.hpp"
 
 #include <chrono>
 #include <unordered_set>
@@ -18,10 +19,6 @@ void check_options(const PredictJobOptions& options, const models::ModelMetadata
   const bool binary = metadata.classes.size() == 2;
   if (options.topk < 0) throw_usage("-topk=" + std::to_string(options.topk) + " must be 0 (all classes) or positive");
   if (options.flush_every < 1) throw_usage("-flush-every=" + std::to_string(options.flush_every) + " must be at least 1");
-  if (options.threshold && !binary)
-    throw_usage("-threshold applies to binary models; this model has " + std::to_string(metadata.classes.size()) + " classes");
-  if (options.threshold && !(*options.threshold >= 0.0 && *options.threshold <= 1.0))
-    throw_usage("-threshold=" + std::to_string(*options.threshold) + " must lie in [0, 1]");
   if (options.positive_only && !binary)
     throw_usage("-positive-only applies to binary models; this model has " + std::to_string(metadata.classes.size()) + " classes");
   if (options.resume && options.output == "-") throw_usage("-resume needs an output file, not stdout");
@@ -46,7 +43,7 @@ PredictSummary run_predict_job(infer::InferenceEngine& engine, const std::vector
   check_options(options, metadata);
   PredictSummary summary;
   summary.format = options.format ? *options.format : io::format_from_path(options.output.string());
-  if (metadata.classes.size() == 2) summary.threshold = options.threshold ? options.threshold : metadata.threshold;
+  summary.threshold = infer::resolve_threshold(metadata, options.threshold);
 
   const std::vector<std::string> all = unique_inputs(inputs);
   summary.inputs = static_cast<int64_t>(all.size());
@@ -138,7 +135,7 @@ PredictSummary run_predict_job(infer::InferenceEngine& engine, const std::vector
   writer.finish();
   errors.flush();
   summary.written = writer.rows_written();
-  summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  summary.seconds = seconds_since(start);
   return summary;
 }
 

@@ -7,6 +7,7 @@
 
 #include "satx/core/error.hpp"
 #include "satx/core/random.hpp"
+#include "satx/infer/dihedral.hpp"
 
 namespace F = torch::nn::functional;
 
@@ -48,17 +49,6 @@ torch::Tensor one_hot_float(const torch::Tensor& labels, int64_t num_classes) {
 
 uint64_t batch_seed(uint64_t seed, int64_t epoch, int64_t step) {
   return splitmix64(splitmix64(splitmix64(seed) ^ static_cast<uint64_t>(epoch)) ^ static_cast<uint64_t>(step));
-}
-
-torch::Tensor dihedral_transform(const torch::Tensor& images, const torch::Tensor& codes) {
-  TORCH_CHECK(images.dim() == 4 && images.size(2) == images.size(3), "dihedral_transform needs square [N, C, H, W] tiles");
-  const auto bits = codes.to(images.device(), torch::kLong).view({-1, 1, 1, 1});
-  auto out = images;
-  // Each step is a select between the batch and its transformed copy: exact pixel moves, no resampling.
-  out = torch::where((bits & 1).to(torch::kBool), out.flip({3}), out);
-  out = torch::where((bits & 2).to(torch::kBool), out.flip({2}), out);
-  out = torch::where((bits & 4).to(torch::kBool), out.transpose(2, 3), out);
-  return out.contiguous(images.suggest_memory_format());
 }
 
 torch::Tensor crop_and_resize(const torch::Tensor& images, const torch::Tensor& boxes, int64_t size) {
@@ -104,15 +94,29 @@ torch::Tensor color_jitter(const torch::Tensor& images, const torch::Tensor& fac
   return out.clamp(0.0, 1.0);
 }
 
-AugmentedBatch augment_batch(const torch::Tensor& images, const torch::Tensor& labels, int64_t num_classes,
-                             const AugmentOptions& options, uint64_t seed) {
-  if (options.crop_scale <= 0 || options.crop_scale > 1)
-    throw_usage("-crop-scale must be in (0, 1], got " + std::to_string(options.crop_scale));
-  if (options.jitter < 0 || options.jitter >= 1) throw_usage("-jitter must be in [0, 1), got " + std::to_string(options.jitter));
-  if (options.mixup < 0 || options.cutmix < 0) throw_usage("-mixup and -cutmix must be >= 0");
+void validate(const AugmentOptions& options) {
+  if (!(options.crop_scale > 0 && options.crop_scale <= 1))
+    throw_option("crop_scale", "must be in (0, 1], got " + std::to_string(options.crop_scale));
+  if (!(options.crop_ratio >= 1 && options.crop_ratio <= 10))
+    throw_option("crop_ratio", "must be in [1, 10], got " + std::to_string(options.crop_ratio));
+  if (!(options.jitter >= 0 && options.jitter < 1)) throw_option("jitter", "must be in [0, 1), got " + std::to_string(options.jitter));
+  if (!(options.mixup >= 0 && options.mixup <= 100)) throw_option("mixup", "must be in [0, 100], got " + std::to_string(options.mixup));
+  if (!(options.cutmix >= 0 && options.cutmix <= 100))
+    throw_option("cutmix", "must be in [0, 100], got " + std::to_string(options.cutmix));
+}
 
+AugmentedBatch augment_batch(const torch::Tensor& images, const torch::Tensor& labels, int64_t num_classes,
+                             const AugmentOptions& given, int64_t output_size, uint64_t seed) {
+  validate(given);
+  AugmentOptions options = given;
+  if (!options.enabled) {
+    options.dihedral = false;
+    options.crop_scale = 1.0;
+    options.jitter = 0.0;
+    options.mixup = options.cutmix = 0.0;
+  }
   const int64_t n = images.size(0);
-  const int64_t size = options.output_size > 0 ? options.output_size : images.size(2);
+  const int64_t size = output_size > 0 ? output_size : images.size(2);
   // The generator lives on the CPU: parameters are a few numbers per tile, and drawing them there
   // makes a batch's augmentation identical on every device.
   auto generator = at::make_generator<at::CPUGeneratorImpl>(seed);
@@ -127,7 +131,7 @@ AugmentedBatch augment_batch(const torch::Tensor& images, const torch::Tensor& l
   const auto permutation = torch::randperm(n, generator, torch::kLong);
 
   torch::Tensor out = options.crop_scale < 1.0 ? crop_and_resize(images, boxes, size) : resize_batch(images, size);
-  if (options.dihedral && out.size(2) == out.size(3)) out = dihedral_transform(out, codes);
+  if (options.dihedral && out.size(2) == out.size(3)) out = infer::dihedral_transform(out, codes);
   if (options.jitter > 0) out = color_jitter(out, factors);
   auto targets = one_hot_float(labels.to(images.device()), num_classes);
 

@@ -7,22 +7,42 @@
 
 namespace satx::train {
 
-const std::vector<std::string>& monitor_names() {
-  static const std::vector<std::string> names = {"val_accuracy", "val_loss", "val_macro_f1", "val_auc", "val_ap"};
-  return names;
+namespace {
+
+const std::vector<std::pair<Monitor, const char*>>& monitor_table() {
+  static const std::vector<std::pair<Monitor, const char*>> table = {{Monitor::Accuracy, "val_accuracy"},
+                                                                     {Monitor::Loss, "val_loss"},
+                                                                     {Monitor::MacroF1, "val_macro_f1"},
+                                                                     {Monitor::Auc, "val_auc"},
+                                                                     {Monitor::Ap, "val_ap"}};
+  return table;
 }
 
-bool monitor_maximized(const std::string& monitor) {
-  const auto& names = monitor_names();
-  if (std::find(names.begin(), names.end(), monitor) == names.end())
-    throw_usage(unknown_value_message("-monitor", monitor, names));
-  return monitor != "val_loss";
+}  // namespace
+
+const char* monitor_key(Monitor monitor) {
+  for (const auto& [value, key] : monitor_table())
+    if (value == monitor) return key;
+  return "val_accuracy";
 }
+
+Monitor parse_monitor(const std::string& key, const std::string& flag) {
+  std::vector<std::string> keys;
+  for (const auto& [value, name] : monitor_table()) {
+    if (key == name) return value;
+    keys.push_back(name);
+  }
+  throw_usage(unknown_value_message(flag, key, keys));
+}
+
+bool maximized(Monitor monitor) { return monitor != Monitor::Loss; }
+
+bool needs_two_classes(Monitor monitor) { return monitor == Monitor::Auc || monitor == Monitor::Ap; }
 
 EarlyStopping::EarlyStopping(EarlyStoppingOptions options) : options_(std::move(options)) {
-  maximize_ = monitor_maximized(options_.monitor);
-  if (options_.patience < 0) throw_usage("-patience must be >= 0, got " + std::to_string(options_.patience));
-  if (options_.min_delta < 0) throw_usage("-min-delta must be >= 0, got " + std::to_string(options_.min_delta));
+  maximize_ = maximized(options_.monitor);
+  if (options_.patience < 0) throw_option("patience", "must be >= 0, got " + std::to_string(options_.patience));
+  if (!(options_.min_delta >= 0)) throw_option("min_delta", "must be >= 0, got " + std::to_string(options_.min_delta));
 }
 
 bool EarlyStopping::update(double value) {

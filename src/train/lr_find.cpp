@@ -9,7 +9,9 @@
 #include <torch/torch.h>
 
 #include "satx/core/error.hpp"
+#include "satx/core/strings.hpp"
 #include "satx/core/files.hpp"
+#include "satx/train/plan.hpp"
 #include "satx/train/trainer.hpp"
 #include "train/detail/session.hpp"
 
@@ -49,29 +51,27 @@ void suggest(LrFindResult& result) {
 
 LrFindResult lr_find(const TrainOptions& given, const Context& context) {
   TrainOptions options = given;
-  options.lr_find = true;
-  validate(options);
-  detail::Session session(options, context, nullptr);
-  const bool pretrained = options.from.empty() && !session.random_init();
+  options.lr_find.enabled = true;
+  const TrainPlan plan = make_plan(options, context);
+  detail::Session session(plan, context, /*resuming=*/false);
+  const auto& p = plan.options.phases;
 
   // The test is about phase 2, whose head has already been trained in phase 1.
-  if (pretrained && options.head_epochs > 0) {
-    session.begin_phase("head");
-    ScheduleOptions schedule_options;
-    schedule_options.kind = options.schedule == "plateau" ? "constant" : options.schedule;
-    schedule_options.steps_per_epoch = session.steps_per_epoch("head");
-    schedule_options.epochs = options.head_epochs;
-    schedule_options.warmup_epochs = options.warmup_epochs;
-    LrSchedule schedule(schedule_options);
-    for (int epoch = 0; epoch < options.head_epochs; ++epoch)
-      session.train_epoch("head", epoch, options.head_epochs, epoch, schedule, options.head_lr);
-    session.end_phase("head");
+  if (plan.weights.from.empty() && !plan.weights.random_init && p.head_epochs > 0) {
+    session.begin_phase(detail::Phase::Head);
+    ScheduleOptions head_schedule = plan.options.schedule;
+    if (head_schedule.kind == ScheduleKind::Plateau) head_schedule.kind = ScheduleKind::Constant;
+    LrSchedule schedule(head_schedule, ScheduleShape{session.steps_per_epoch(detail::Phase::Head), p.head_epochs});
+    for (int epoch = 0; epoch < p.head_epochs; ++epoch)
+      session.train_epoch(detail::Phase::Head, epoch, p.head_epochs, epoch, schedule, p.head_lr);
+    session.end_phase(detail::Phase::Head);
   }
 
-  session.begin_phase("full");
+  session.begin_phase(detail::Phase::Full);
   LrFindResult result;
-  const int steps = options.lr_find_steps;
-  const double ratio = options.lr_find_max / options.lr_find_min;
+  const auto& range = plan.options.lr_find;
+  const int steps = range.steps;
+  const double ratio = range.max_lr / range.min_lr;
   double average = 0, best = INFINITY;
   constexpr double beta = 0.98;
   ProgressEvent event;
@@ -81,7 +81,7 @@ LrFindResult lr_find(const TrainOptions& given, const Context& context) {
   event.steps = steps;
   const auto start = std::chrono::steady_clock::now();
   for (int i = 0; i < steps; ++i) {
-    const double lr = options.lr_find_min * std::pow(ratio, static_cast<double>(i) / (steps - 1));
+    const double lr = range.min_lr * std::pow(ratio, static_cast<double>(i) / (steps - 1));
     const double loss = session.lr_find_step(lr, i);
     average = beta * average + (1 - beta) * (std::isfinite(loss) ? loss : 1e30);
     const double smoothed = average / (1 - std::pow(beta, i + 1));
@@ -90,7 +90,7 @@ LrFindResult lr_find(const TrainOptions& given, const Context& context) {
     result.smoothed_losses.push_back(smoothed);
     best = std::min(best, smoothed);
     event.step = i + 1;
-    event.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    event.seconds = seconds_since(start);
     event.metrics = {{"lr", lr}, {"loss", smoothed}};
     session.emit(event);
     if (!std::isfinite(loss) || (i > steps / 10 && smoothed > 4 * best)) {
@@ -98,7 +98,7 @@ LrFindResult lr_find(const TrainOptions& given, const Context& context) {
       break;
     }
   }
-  session.end_phase("full");
+  session.end_phase(detail::Phase::Full);
   suggest(result);
   return result;
 }

@@ -44,31 +44,35 @@ std::vector<ParameterGroup> group_parameters(models::Network& network, const Gro
   return groups;
 }
 
-const std::vector<std::string>& optimizer_kinds() {
-  static const std::vector<std::string> kinds = {"sgd", "adam", "adamw"};
-  return kinds;
+OptimizerKind parse_optimizer_kind(const std::string& text, const std::string& flag) {
+  if (text == "sgd") return OptimizerKind::Sgd;
+  if (text == "adam") return OptimizerKind::Adam;
+  if (text == "adamw") return OptimizerKind::AdamW;
+  throw_usage(unknown_value_message(flag, text, {"sgd", "adam", "adamw"}));
+}
+
+const char* optimizer_kind_name(OptimizerKind kind) {
+  return kind == OptimizerKind::Sgd ? "sgd" : kind == OptimizerKind::Adam ? "adam" : "adamw";
 }
 
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(const std::vector<ParameterGroup>& groups,
-                                                        const OptimizerOptions& options) {
-  const auto& kinds = optimizer_kinds();
-  if (std::find(kinds.begin(), kinds.end(), options.kind) == kinds.end())
-    throw_usage(unknown_value_message("-optimizer", options.kind, kinds));
-  if (!(options.lr > 0)) throw_usage("the learning rate must be > 0, got " + std::to_string(options.lr));
-  if (options.weight_decay < 0) throw_usage("-weight-decay must be >= 0, got " + std::to_string(options.weight_decay));
-  if (options.momentum < 0 || options.momentum >= 1) throw_usage("-momentum must be in [0, 1), got " + std::to_string(options.momentum));
+                                                        const OptimizerOptions& options, double peak_lr) {
+  if (!(peak_lr > 0) || !std::isfinite(peak_lr)) throw_option("lr", "must be a finite rate > 0, got " + std::to_string(peak_lr));
+  if (!(options.weight_decay >= 0)) throw_option("weight_decay", "must be >= 0, got " + std::to_string(options.weight_decay));
+  if (!(options.momentum >= 0 && options.momentum < 1))
+    throw_option("momentum", "must be in [0, 1), got " + std::to_string(options.momentum));
   if (groups.empty()) throw_runtime("no trainable parameters (is every stage frozen?)");
 
   using namespace torch::optim;
   std::vector<OptimizerParamGroup> param_groups;
   for (const auto& group : groups) {
-    const double lr = options.lr * group.lr_scale;
+    const double lr = peak_lr * group.lr_scale;
     const double decay = group.decay ? options.weight_decay : 0.0;
     std::unique_ptr<torch::optim::OptimizerOptions> group_options;
-    if (options.kind == "sgd") {
+    if (options.kind == OptimizerKind::Sgd) {
       group_options = std::make_unique<SGDOptions>(
           SGDOptions(lr).momentum(options.momentum).nesterov(options.nesterov && options.momentum > 0).weight_decay(decay));
-    } else if (options.kind == "adam") {
+    } else if (options.kind == OptimizerKind::Adam) {
       group_options = std::make_unique<AdamOptions>(AdamOptions(lr).weight_decay(decay));
     } else {
       group_options = std::make_unique<AdamWOptions>(AdamWOptions(lr).weight_decay(decay));
@@ -76,10 +80,9 @@ std::unique_ptr<torch::optim::Optimizer> make_optimizer(const std::vector<Parame
     param_groups.emplace_back(group.parameters, std::move(group_options));
   }
   // The constructors want defaults for groups without options; every group has its own here.
-  if (options.kind == "sgd")
-    return std::make_unique<SGD>(std::move(param_groups), SGDOptions(options.lr));
-  if (options.kind == "adam") return std::make_unique<Adam>(std::move(param_groups), AdamOptions(options.lr));
-  return std::make_unique<AdamW>(std::move(param_groups), AdamWOptions(options.lr));
+  if (options.kind == OptimizerKind::Sgd) return std::make_unique<SGD>(std::move(param_groups), SGDOptions(peak_lr));
+  if (options.kind == OptimizerKind::Adam) return std::make_unique<Adam>(std::move(param_groups), AdamOptions(peak_lr));
+  return std::make_unique<AdamW>(std::move(param_groups), AdamWOptions(peak_lr));
 }
 
 void set_learning_rates(torch::optim::Optimizer& optimizer, const std::vector<ParameterGroup>& groups, double peak_lr,

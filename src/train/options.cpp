@@ -1,48 +1,136 @@
 #include "satx/train/options.hpp"
 
-#include <algorithm>
+#include <cmath>
 
 #include "satx/core/error.hpp"
-#include "satx/data/sampler.hpp"
 #include "satx/eval/threshold.hpp"
-#include "satx/train/early_stopping.hpp"
-#include "satx/train/optimizer.hpp"
-#include "satx/train/schedule.hpp"
 
 namespace satx::train {
 
 namespace {
 
-// One list drives both directions, so a new option cannot be written but not read back.
-template <typename Visitor>
-void visit_fields(TrainOptions& o, Visitor&& v) {
-  v("model", o.model); v("train", o.train_dir); v("add_train", o.add_train); v("valid", o.valid_dir); v("test", o.test_dir);
-  v("weights", o.weights); v("out", o.out); v("input_size", o.input_size); v("in_channels", o.in_channels);
-  v("cache", o.cache); v("strict", o.strict);
-  v("head_epochs", o.head_epochs); v("head_lr", o.head_lr); v("head_cache", o.head_cache);
-  v("epochs", o.epochs); v("lr", o.lr); v("train_bn", o.train_bn); v("bn_calibration", o.bn_calibration);
-  v("lr_decay_per_stage", o.lr_decay_per_stage);
-  v("freeze_stages", o.freeze_stages); v("ema", o.ema); v("from", o.from); v("new_head", o.new_head);
-  v("batch", o.batch); v("optimizer", o.optimizer); v("momentum", o.momentum); v("nesterov", o.nesterov);
-  v("weight_decay", o.weight_decay); v("schedule", o.schedule); v("warmup_epochs", o.warmup_epochs);
-  v("min_lr_ratio", o.min_lr_ratio); v("step_gamma", o.step_gamma); v("step_every", o.step_every);
-  v("plateau_patience", o.plateau_patience); v("clip_grad", o.clip_grad); v("label_smoothing", o.label_smoothing);
-  v("class_weights", o.class_weights); v("loss", o.loss); v("focal_gamma", o.focal_gamma); v("sampler", o.sampler);
-  v("rare_share", o.rare_share); v("monitor", o.monitor); v("choose_threshold", o.choose_threshold);
-  v("collapse_guard", o.collapse_guard); v("collapse_lr_factor", o.collapse_lr_factor); v("patience", o.patience);
-  v("min_delta", o.min_delta); v("resume", o.resume); v("deterministic", o.deterministic);
-  v("augment", o.augment); v("dihedral", o.dihedral); v("crop_scale", o.crop_scale); v("jitter", o.jitter);
-  v("mixup", o.mixup); v("cutmix", o.cutmix); v("amp", o.amp); v("channels_last", o.channels_last);
-  v("lr_find", o.lr_find); v("lr_find_min", o.lr_find_min); v("lr_find_max", o.lr_find_max);
-  v("lr_find_steps", o.lr_find_steps); v("log_every", o.log_every);
+// An enum (or an optional enum, "auto" when unset) as its name in config.json.
+template <typename Enum>
+struct Named {
+  Enum& value;
+  const char* (*name)(Enum);
+  Enum (*parse)(const std::string&, const std::string&);
+};
+
+template <typename Enum>
+struct NamedOptional {
+  std::optional<Enum>& value;
+  const char* (*name)(Enum);
+  Enum (*parse)(const std::string&, const std::string&);
+};
+
+template <typename T>
+void write_json(nlohmann::json& json, const char* key, T& value) {
+  json[key] = value;
+}
+template <typename Enum>
+void write_json(nlohmann::json& json, const char* key, Named<Enum>& field) {
+  json[key] = field.name(field.value);
+}
+template <typename Enum>
+void write_json(nlohmann::json& json, const char* key, NamedOptional<Enum>& field) {
+  json[key] = field.value ? field.name(*field.value) : "auto";
 }
 
+template <typename T>
+void read_json(const nlohmann::json& json, const char* key, T& value) {
+  json.at(key).get_to(value);
+}
+template <typename Enum>
+void read_json(const nlohmann::json& json, const char* key, Named<Enum>& field) {
+  field.value = field.parse(json.at(key).get<std::string>(), key);
+}
+template <typename Enum>
+void read_json(const nlohmann::json& json, const char* key, NamedOptional<Enum>& field) {
+  const auto text = json.at(key).get<std::string>();
+  if (text == "auto") field.value.reset();
+  else field.value = field.parse(text, key);
+}
+
+const char* sampler_text(data::Sampler sampler) { return data::sampler_name(sampler); }
+data::Sampler parse_sampler_text(const std::string& text, const std::string& flag) { return data::parse_sampler(text, flag); }
+const char* loss_name(LossKind kind) { return kind == LossKind::Focal ? "focal" : "ce"; }
+LossKind parse_loss(const std::string& text, const std::string& flag) {
+  if (text == "ce") return LossKind::CrossEntropy;
+  if (text == "focal") return LossKind::Focal;
+  throw_usage(unknown_value_message(flag, text, {"auto", "ce", "focal"}));
+}
+infer::Precision parse_amp(const std::string& text, const std::string& flag) { return infer::parse_precision(text, flag); }
+data::CacheMode parse_cache(const std::string& text, const std::string& flag) { return data::parse_cache_mode(text, flag); }
+Monitor parse_monitor_key(const std::string& text, const std::string& flag) { return parse_monitor(text, flag); }
+
+// One list drives both directions, so an option cannot be written but not read back. The keys
+// are the option field names that errors and the CLI share.
+template <typename Visitor>
+void visit_fields(TrainOptions& o, Visitor&& v) {
+  auto& d = o.data;
+  v("model", d.model); v("train", d.train_dir); v("add_train", d.add_train); v("valid", d.valid_dir);
+  v("test", d.test_dir); v("weights", d.weights); v("from", d.from); v("new_head", d.new_head); v("out", d.out);
+  v("input_size", d.input_size); v("in_channels", d.in_channels);
+  Named<data::CacheMode> cache{d.cache, data::cache_mode_name, parse_cache};
+  v("cache", cache);
+  v("strict", d.strict);
+  auto& p = o.phases;
+  v("head_epochs", p.head_epochs); v("head_lr", p.head_lr); v("head_cache", p.head_cache); v("epochs", p.epochs);
+  v("lr", p.lr); v("train_bn", p.train_bn); v("bn_calibration", p.bn_calibration);
+  v("lr_decay_per_stage", p.lr_decay_per_stage); v("freeze_stages", p.freeze_stages); v("ema", p.ema);
+  Named<OptimizerKind> optimizer{o.optimizer.kind, optimizer_kind_name, parse_optimizer_kind};
+  v("optimizer", optimizer);
+  v("momentum", o.optimizer.momentum); v("nesterov", o.optimizer.nesterov); v("weight_decay", o.optimizer.weight_decay);
+  v("clip_grad", o.optimizer.clip_grad);
+  Named<ScheduleKind> schedule{o.schedule.kind, schedule_kind_name, parse_schedule_kind};
+  v("schedule", schedule);
+  v("warmup_epochs", o.schedule.warmup_epochs); v("min_lr_ratio", o.schedule.min_ratio); v("step_gamma", o.schedule.gamma);
+  v("step_every", o.schedule.step_every); v("plateau_patience", o.schedule.plateau_patience);
+  NamedOptional<LossKind> loss{o.loss.kind, loss_name, parse_loss};
+  v("loss", loss);
+  v("focal_gamma", o.loss.focal_gamma); v("label_smoothing", o.loss.label_smoothing);
+  v("class_weights", o.loss.class_weights);
+  v("batch", o.sampling.batch);
+  NamedOptional<data::Sampler> sampler{o.sampling.sampler, sampler_text, parse_sampler_text};
+  v("sampler", sampler);
+  v("rare_share", o.sampling.rare_share);
+  auto& c = o.checkpoints;
+  NamedOptional<Monitor> monitor{c.monitor, monitor_key, parse_monitor_key};
+  v("monitor", monitor);
+  v("patience", c.patience); v("min_delta", c.min_delta); v("choose_threshold", c.choose_threshold);
+  v("collapse_guard", c.collapse_guard); v("collapse_lr_factor", c.collapse_lr_factor); v("resume", c.resume);
+  v("deterministic", c.deterministic);
+  auto& a = o.augment;
+  v("augment", a.enabled); v("dihedral", a.dihedral); v("crop_scale", a.crop_scale); v("crop_ratio", a.crop_ratio);
+  v("jitter", a.jitter); v("mixup", a.mixup); v("cutmix", a.cutmix);
+  Named<infer::Precision> amp{o.runtime.amp, infer::precision_name, parse_amp};
+  v("amp", amp);
+  v("channels_last", o.runtime.channels_last); v("log_every", o.runtime.log_every);
+  v("lr_find", o.lr_find.enabled); v("lr_find_min", o.lr_find.min_lr); v("lr_find_max", o.lr_find.max_lr);
+  v("lr_find_steps", o.lr_find.steps);
+}
+
+void require(bool ok, const char* field, const std::string& problem) {
+  if (!ok) throw_option(field, problem);
+}
+
+std::string text(double value) { return std::to_string(value); }
+
 }  // namespace
+
+TrainOptions finetune_defaults() {
+  TrainOptions options;
+  options.phases.head_epochs = -1;  // 2 with a new head, else 0: the plan decides
+  options.phases.lr = 1e-4;
+  options.schedule.warmup_epochs = 0.0;
+  return options;
+}
 
 nlohmann::json to_json(const TrainOptions& options) {
   nlohmann::json json = nlohmann::json::object();
   TrainOptions copy = options;
-  visit_fields(copy, [&json](const char* key, auto& value) { json[key] = value; });
+  visit_fields(copy, [&json](const char* key, auto& value) { write_json(json, key, value); });
   return json;
 }
 
@@ -51,57 +139,68 @@ TrainOptions train_options_from_json(const nlohmann::json& json, const std::stri
   visit_fields(options, [&](const char* key, auto& value) {
     if (!json.contains(key)) return;
     try {
-      json.at(key).get_to(value);
+      read_json(json, key, value);
     } catch (const nlohmann::json::exception&) {
       throw_bad_data("reading " + origin + ": option '" + key + "' has the wrong type (" + json.at(key).dump() + ")");
+    } catch (const Error& error) {
+      throw_bad_data("reading " + origin + ": " + error.what());
     }
   });
   return options;
 }
 
 void validate(const TrainOptions& o) {
-  auto require = [](bool ok, const std::string& message) {
-    if (!ok) throw_usage(message);
-  };
-  require(o.head_epochs >= 0, "-head-epochs must be >= 0, got " + std::to_string(o.head_epochs));
-  require(o.epochs >= 0, "-epochs must be >= 0, got " + std::to_string(o.epochs));
-  require(o.head_epochs + o.epochs > 0 || o.lr_find, "nothing to train: -head-epochs and -epochs are both 0");
-  require(o.head_lr > 0, "-head-lr must be > 0, got " + std::to_string(o.head_lr));
-  require(o.lr > 0, "-lr must be > 0, got " + std::to_string(o.lr));
-  require(o.batch >= 1, "-batch must be >= 1, got " + std::to_string(o.batch));
-  require(o.input_size >= 0 && o.input_size <= 4096, "-input-size must be in [0, 4096], got " + std::to_string(o.input_size));
-  require(o.in_channels >= 1, "-in-channels must be >= 1, got " + std::to_string(o.in_channels));
-  require(o.cache == "auto" || o.cache == "ram" || o.cache == "off",
-          unknown_value_message("-cache", o.cache, {"auto", "ram", "off"}));
-  require(o.label_smoothing >= 0 && o.label_smoothing < 1,
-          "-label-smoothing must be in [0, 1), got " + std::to_string(o.label_smoothing));
-  require(o.clip_grad >= 0, "-clip-grad must be >= 0, got " + std::to_string(o.clip_grad));
-  require(o.freeze_stages >= -1, "-freeze-stages must be >= 0 (or -1 for the backbone's default), got " +
-                                     std::to_string(o.freeze_stages));
-  require(o.bn_calibration >= 0, "-bn-calibration must be >= 0 (0 = off), got " + std::to_string(o.bn_calibration));
-  require(o.ema >= 0 && o.ema < 1, "-ema must be in [0, 1) (0 = off; 0.999 is typical), got " + std::to_string(o.ema));
-  require(o.crop_scale > 0 && o.crop_scale <= 1, "-crop-scale must be in (0, 1], got " + std::to_string(o.crop_scale));
-  require(o.jitter >= 0 && o.jitter < 1, "-jitter must be in [0, 1), got " + std::to_string(o.jitter));
-  require(o.mixup >= 0 && o.cutmix >= 0, "-mixup and -cutmix must be >= 0");
-  require(o.lr_find_min > 0 && o.lr_find_max > o.lr_find_min, "-lr-find-min must be > 0 and below -lr-find-max");
-  require(o.lr_find_steps >= 5, "-lr-find-steps must be >= 5, got " + std::to_string(o.lr_find_steps));
-  require(o.log_every >= 1, "-log-every must be >= 1, got " + std::to_string(o.log_every));
-  const auto& optimizers = optimizer_kinds();
-  require(std::find(optimizers.begin(), optimizers.end(), o.optimizer) != optimizers.end(),
-          unknown_value_message("-optimizer", o.optimizer, optimizers));
-  const auto& schedules = schedule_kinds();
-  require(std::find(schedules.begin(), schedules.end(), o.schedule) != schedules.end(),
-          unknown_value_message("-schedule", o.schedule, schedules));
-  if (o.monitor != "auto") monitor_maximized(o.monitor);  // throws for an unknown name
-  require(o.loss == "auto" || o.loss == "ce" || o.loss == "focal", unknown_value_message("-loss", o.loss, {"auto", "ce", "focal"}));
-  require(o.focal_gamma >= 0 && o.focal_gamma <= 10, "-focal-gamma must be in [0, 10], got " + std::to_string(o.focal_gamma));
-  if (o.sampler != "auto") data::parse_sampler(o.sampler);
-  require(o.rare_share > 0 && o.rare_share <= 0.5, "-rare-share must be in (0, 0.5], got " + std::to_string(o.rare_share));
-  if (o.choose_threshold != "auto" && o.choose_threshold != "none") eval::parse_threshold_criterion(o.choose_threshold);
-  require(o.collapse_lr_factor > 0 && o.collapse_lr_factor < 1,
-          "-collapse-lr-factor must be in (0, 1), got " + std::to_string(o.collapse_lr_factor));
-  require(o.amp == "auto" || o.amp == "bf16" || o.amp == "fp16" || o.amp == "off",
-          unknown_value_message("-amp", o.amp, {"auto", "bf16", "fp16", "off"}));
+  const auto& p = o.phases;
+  require(p.head_epochs >= -1 && p.head_epochs <= 100000, "head_epochs", "must be in [0, 100000], got " + std::to_string(p.head_epochs));
+  require(p.epochs >= 0 && p.epochs <= 100000, "epochs", "must be in [0, 100000], got " + std::to_string(p.epochs));
+  require(p.head_epochs != 0 || p.epochs > 0 || o.lr_find.enabled, "epochs",
+          "and head_epochs are both 0: nothing to train");
+  // A rate above 10 is no rate: it only ever yields NaN weights.
+  require(std::isfinite(p.head_lr) && p.head_lr > 0 && p.head_lr <= 10, "head_lr", "must be in (0, 10], got " + text(p.head_lr));
+  require(std::isfinite(p.lr) && p.lr > 0 && p.lr <= 10, "lr", "must be in (0, 10], got " + text(p.lr));
+  require(p.bn_calibration >= 0 && p.bn_calibration <= 1000000, "bn_calibration",
+          "must be in [0, 1000000] (0 = off), got " + std::to_string(p.bn_calibration));
+  require(p.lr_decay_per_stage > 0 && p.lr_decay_per_stage <= 1, "lr_decay_per_stage",
+          "must be in (0, 1], got " + text(p.lr_decay_per_stage));
+  require(p.freeze_stages >= -1 && p.freeze_stages <= 100, "freeze_stages",
+          "must be >= 0 (or -1 for the backbone's default), got " + std::to_string(p.freeze_stages));
+  require(p.ema >= 0 && p.ema < 1, "ema", "must be in [0, 1) (0 = off; 0.999 is typical), got " + text(p.ema));
+
+  const auto& d = o.data;
+  require(d.input_size == 0 || (d.input_size >= 16 && d.input_size <= 4096), "input_size",
+          "must be 0 (the model's default) or in [16, 4096], got " + std::to_string(d.input_size));
+  require(d.in_channels >= 1 && d.in_channels <= 64, "in_channels", "must be in [1, 64], got " + std::to_string(d.in_channels));
+
+  require(o.sampling.batch >= 1 && o.sampling.batch <= 65536, "batch", "must be in [1, 65536], got " + std::to_string(o.sampling.batch));
+  require(o.sampling.rare_share > 0 && o.sampling.rare_share <= 0.5, "rare_share",
+          "must be in (0, 0.5], got " + text(o.sampling.rare_share));
+  require(o.optimizer.momentum >= 0 && o.optimizer.momentum < 1, "momentum", "must be in [0, 1), got " + text(o.optimizer.momentum));
+  require(o.optimizer.weight_decay >= 0 && o.optimizer.weight_decay <= 1, "weight_decay",
+          "must be in [0, 1], got " + text(o.optimizer.weight_decay));
+  require(o.optimizer.clip_grad >= 0 && o.optimizer.clip_grad <= 1e6, "clip_grad", "must be in [0, 1e6] (0 = off), got " + text(o.optimizer.clip_grad));
+  validate(o.schedule);
+  require(o.loss.label_smoothing >= 0 && o.loss.label_smoothing < 1, "label_smoothing",
+          "must be in [0, 1), got " + text(o.loss.label_smoothing));
+  require(o.loss.focal_gamma >= 0 && o.loss.focal_gamma <= 10, "focal_gamma", "must be in [0, 10], got " + text(o.loss.focal_gamma));
+
+  const auto& c = o.checkpoints;
+  require(c.patience >= 0, "patience", "must be >= 0, got " + std::to_string(c.patience));
+  require(c.min_delta >= 0 && c.min_delta < 1e6, "min_delta", "must be >= 0, got " + text(c.min_delta));
+  if (c.choose_threshold != "auto" && c.choose_threshold != "none") {
+    try {
+      eval::parse_threshold_criterion(c.choose_threshold);
+    } catch (const Error& error) {
+      throw_option("choose_threshold", std::string("is not auto, none or a rule: ") + error.what());
+    }
+  }
+  require(c.collapse_lr_factor > 0 && c.collapse_lr_factor < 1, "collapse_lr_factor",
+          "must be in (0, 1), got " + text(c.collapse_lr_factor));
+  validate(o.augment);
+  require(o.runtime.log_every >= 1, "log_every", "must be >= 1, got " + std::to_string(o.runtime.log_every));
+  require(o.lr_find.min_lr > 0 && o.lr_find.max_lr > o.lr_find.min_lr && o.lr_find.max_lr <= 100, "lr_find_min",
+          "must be > 0 and below lr_find_max (at most 100)");
+  require(o.lr_find.steps >= 5 && o.lr_find.steps <= 100000, "lr_find_steps",
+          "must be in [5, 100000], got " + std::to_string(o.lr_find.steps));
 }
 
 }  // namespace satx::train

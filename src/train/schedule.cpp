@@ -19,34 +19,49 @@ double cosine_between(double from, double to, double progress) {
 
 }  // namespace
 
-const std::vector<std::string>& schedule_kinds() {
-  static const std::vector<std::string> kinds = {"cosine", "onecycle", "step", "plateau", "constant"};
-  return kinds;
+ScheduleKind parse_schedule_kind(const std::string& text, const std::string& flag) {
+  if (text == "cosine") return ScheduleKind::Cosine;
+  if (text == "onecycle") return ScheduleKind::OneCycle;
+  if (text == "step") return ScheduleKind::Step;
+  if (text == "plateau") return ScheduleKind::Plateau;
+  if (text == "constant") return ScheduleKind::Constant;
+  throw_usage(unknown_value_message(flag, text, {"cosine", "onecycle", "step", "plateau", "constant"}));
 }
 
-LrSchedule::LrSchedule(ScheduleOptions options) : options_(std::move(options)) {
-  const auto& kinds = schedule_kinds();
-  if (std::find(kinds.begin(), kinds.end(), options_.kind) == kinds.end())
-    throw_usage(unknown_value_message("-schedule", options_.kind, kinds));
-  if (options_.steps_per_epoch < 1) options_.steps_per_epoch = 1;
-  if (options_.epochs < 1) options_.epochs = 1;
-  if (options_.warmup_epochs < 0) throw_usage("-warmup-epochs must be >= 0, got " + std::to_string(options_.warmup_epochs));
-  if (options_.min_ratio < 0 || options_.min_ratio > 1)
-    throw_usage("-min-lr-ratio must be in [0, 1], got " + std::to_string(options_.min_ratio));
-  if (options_.gamma <= 0 || options_.gamma > 1) throw_usage("-step-gamma must be in (0, 1], got " + std::to_string(options_.gamma));
-  if (options_.step_every < 1) throw_usage("-step-every must be >= 1, got " + std::to_string(options_.step_every));
-  if (options_.plateau_patience < 0)
-    throw_usage("-plateau-patience must be >= 0, got " + std::to_string(options_.plateau_patience));
-  total_steps_ = options_.steps_per_epoch * options_.epochs;
+const char* schedule_kind_name(ScheduleKind kind) {
+  switch (kind) {
+    case ScheduleKind::Cosine: return "cosine";
+    case ScheduleKind::OneCycle: return "onecycle";
+    case ScheduleKind::Step: return "step";
+    case ScheduleKind::Plateau: return "plateau";
+    case ScheduleKind::Constant: return "constant";
+  }
+  return "cosine";
+}
+
+void validate(const ScheduleOptions& o) {
+  if (!(o.warmup_epochs >= 0 && o.warmup_epochs <= 1000))
+    throw_option("warmup_epochs", "must be in [0, 1000], got " + std::to_string(o.warmup_epochs));
+  if (!(o.min_ratio >= 0 && o.min_ratio <= 1)) throw_option("min_lr_ratio", "must be in [0, 1], got " + std::to_string(o.min_ratio));
+  if (!(o.gamma > 0 && o.gamma <= 1)) throw_option("step_gamma", "must be in (0, 1], got " + std::to_string(o.gamma));
+  if (o.step_every < 1) throw_option("step_every", "must be >= 1, got " + std::to_string(o.step_every));
+  if (o.plateau_patience < 0) throw_option("plateau_patience", "must be >= 0, got " + std::to_string(o.plateau_patience));
+}
+
+LrSchedule::LrSchedule(ScheduleOptions options, ScheduleShape shape) : options_(std::move(options)), shape_(shape) {
+  validate(options_);
+  if (shape_.steps_per_epoch < 1) shape_.steps_per_epoch = 1;
+  if (shape_.epochs < 1) shape_.epochs = 1;
+  total_steps_ = shape_.steps_per_epoch * shape_.epochs;
 }
 
 double LrSchedule::factor(int64_t step) const {
   const auto& o = options_;
   const double last = static_cast<double>(std::max<int64_t>(total_steps_ - 1, 1));
-  if (o.kind == "constant") return 1.0;
-  if (o.kind == "step") return std::pow(o.gamma, static_cast<double>(step / o.steps_per_epoch / o.step_every));
-  if (o.kind == "plateau") return plateau_factor_;
-  if (o.kind == "onecycle") {
+  if (o.kind == ScheduleKind::Constant) return 1.0;
+  if (o.kind == ScheduleKind::Step) return std::pow(o.gamma, static_cast<double>(step / shape_.steps_per_epoch / o.step_every));
+  if (o.kind == ScheduleKind::Plateau) return plateau_factor_;
+  if (o.kind == ScheduleKind::OneCycle) {
     // PyTorch's OneCycleLR (cosine annealing): peak/div -> peak over the rise, then -> peak/final_div.
     const double rise_end = std::max(1.0, o.onecycle_rise * last);
     const double start = 1.0 / o.onecycle_div;
@@ -55,17 +70,17 @@ double LrSchedule::factor(int64_t step) const {
     return cosine_between(1.0, end, (step - rise_end) / std::max(1.0, last - rise_end));
   }
   // cosine with linear warm-up; the warm-up starts above zero so the first step moves the weights.
-  const double warmup = o.warmup_epochs * static_cast<double>(o.steps_per_epoch);
+  const double warmup = o.warmup_epochs * static_cast<double>(shape_.steps_per_epoch);
   if (warmup >= 1.0 && step < warmup) return (step + 1.0) / (warmup + 1.0);
   const double decay_start = warmup >= 1.0 ? warmup : 0.0;
   return cosine_between(1.0, o.min_ratio, (step - decay_start) / std::max(1.0, last - decay_start));
 }
 
 void LrSchedule::end_epoch(double metric) {
-  if (options_.kind != "plateau" || !std::isfinite(metric)) return;
+  if (options_.kind != ScheduleKind::Plateau || !std::isfinite(metric)) return;
   const bool improved = !plateau_has_best_ ||
-                        (options_.maximize ? metric > plateau_best_ + options_.min_delta
-                                           : metric < plateau_best_ - options_.min_delta);
+                        (shape_.maximize ? metric > plateau_best_ + shape_.min_delta
+                                         : metric < plateau_best_ - shape_.min_delta);
   if (improved) {
     plateau_best_ = metric;
     plateau_has_best_ = true;

@@ -160,8 +160,8 @@ TEST(TileLoader, CacheOnAndOffGiveIdenticalBatches) {
   Fixture data;
   satx::testing::write_text(data.paths[3], "");
   LoaderOptions cached = batches_of(6, true), uncached = batches_of(6, true);
-  cached.cache = "ram";
-  uncached.cache = "off";
+  cached.cache = satx::data::CacheMode::Ram;
+  uncached.cache = satx::data::CacheMode::Off;
   TileLoader with(data.paths, data.labels, cached, context());
   TileLoader without(data.paths, data.labels, uncached, context());
   for (int e = 0; e < 3; ++e) {
@@ -182,7 +182,7 @@ TEST(TileLoader, CacheOnAndOffGiveIdenticalBatches) {
 TEST(TileLoader, AutoCacheFollowsTheBudget) {
   Fixture data(2);
   LoaderOptions options = batches_of(4);
-  options.cache = "auto";
+  options.cache = satx::data::CacheMode::Auto;
   options.cache_budget_bytes = 6 * 16 * 16 * 3;  // exactly the six tiles
   TileLoader fits(data.paths, data.labels, options, context());
   fits.start_epoch(0);
@@ -240,9 +240,7 @@ TEST(TileLoader, DropLastAndUnlabelledInputs) {
 TEST(TileLoader, RejectsInvalidOptions) {
   Fixture data(1);
   LoaderOptions options;
-  options.cache = "disk";
-  EXPECT_THROW(TileLoader(data.paths, data.labels, options, context()), satx::Error);
-  options = LoaderOptions{};
+  EXPECT_THROW(satx::data::parse_cache_mode("disk"), satx::Error);
   options.batch_size = 0;
   EXPECT_THROW(TileLoader(data.paths, data.labels, options, context()), satx::Error);
   EXPECT_THROW(TileLoader(data.paths, {1}, LoaderOptions{}, context()), satx::Error);

@@ -10,7 +10,7 @@
 
 namespace fs = std::filesystem;
 using satx::infer::InferenceEngine;
-using satx::infer::InferenceOptions;
+using satx::infer::EngineOptions;
 using satx::infer::scaled_input_sizes;
 
 namespace {
@@ -20,7 +20,7 @@ struct TinyModel {
   fs::path model = dir / "m.safetensors";
   TinyModel() { satx::testing::write_tiny_model(model, dir / "data", {"a", "b", "c"}, 4, 32, true); }
   torch::Tensor probabilities(const torch::Tensor& images, bool tta, std::vector<double> scales) const {
-    InferenceOptions options;
+    EngineOptions options;
     options.tta = tta;
     options.tta_scales = std::move(scales);
     InferenceEngine engine(satx::models::load_model_file(model, torch::kCPU), torch::kCPU, options);
@@ -54,7 +54,7 @@ TEST(TtaScales, AverageTheProbabilitiesOfEverySize) {
   const auto tta_larger = tiny.probabilities(images, true, {1.5});
   EXPECT_TRUE(torch::allclose(tiny.probabilities(images, true, {1.0, 1.5}), (tta_own + tta_larger) / 2, 1e-5, 1e-6));
 
-  InferenceOptions options;
+  EngineOptions options;
   options.tta = true;
   options.tta_scales = {1.0, 1.5};
   InferenceEngine engine(satx::models::load_model_file(tiny.model, torch::kCPU), torch::kCPU, options);

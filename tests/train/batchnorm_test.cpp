@@ -3,7 +3,7 @@
 #include <torch/torch.h>
 
 #include "satx/models/network.hpp"
-#include "train/detail/loops.hpp"
+#include "train/detail/batches.hpp"
 
 using satx::train::detail::calibrate_batchnorm;
 

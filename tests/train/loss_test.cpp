@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
-#include "train/detail/loops.hpp"
+#include "train/detail/step.hpp"
 
 namespace F = torch::nn::functional;
 using satx::train::detail::soft_cross_entropy;

@@ -1,3 +1,4 @@
+#include <limits>
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -57,8 +58,8 @@ TEST(Optimizer, SetsEachGroupsRateFromThePeakAndScale) {
   const auto groups = group_parameters(*network, grouping);
   for (const std::string kind : {"sgd", "adam", "adamw"}) {
     OptimizerOptions options;
-    options.kind = kind;
-    auto optimizer = make_optimizer(groups, options);
+    options.kind = satx::train::parse_optimizer_kind(kind);
+    auto optimizer = make_optimizer(groups, options, 1e-3);
     set_learning_rates(*optimizer, groups, 0.1, 0.5);
     ASSERT_EQ(optimizer->param_groups().size(), groups.size());
     for (size_t i = 0; i < groups.size(); ++i)
@@ -66,9 +67,21 @@ TEST(Optimizer, SetsEachGroupsRateFromThePeakAndScale) {
   }
 }
 
-TEST(Optimizer, RejectsAnUnknownKind) {
+TEST(Optimizer, RejectsAnUnknownKindAndBadValuesNamingTheField) {
+  EXPECT_THROW(satx::train::parse_optimizer_kind("adamm"), satx::Error);
   auto network = satx::models::create_network("mobilenetv2", {2, 3});
   OptimizerOptions options;
-  options.kind = "adamm";
-  EXPECT_THROW(make_optimizer(group_parameters(*network, {}), options), satx::Error);
+  options.weight_decay = -1;
+  try {
+    make_optimizer(group_parameters(*network, {}), options, 1e-3);
+    FAIL() << "no error";
+  } catch (const satx::Error& e) {
+    EXPECT_EQ(e.field(), "weight_decay");
+  }
+  try {
+    make_optimizer(group_parameters(*network, {}), OptimizerOptions{}, std::numeric_limits<double>::infinity());
+    FAIL() << "no error";
+  } catch (const satx::Error& e) {
+    EXPECT_EQ(e.field(), "lr");
+  }
 }

@@ -62,16 +62,16 @@ struct TrainFixture {
   }
   satx::train::TrainOptions options(const std::string& run) const {
     satx::train::TrainOptions o;
-    o.model = "mobilenetv2";
-    o.train_dir = (dir / "train").string();
-    o.valid_dir = (dir / "valid").string();
-    o.weights = weights.string();
-    o.out = (dir / run).string();
-    o.input_size = 32;
-    o.batch = 8;
-    o.head_epochs = 1;
-    o.epochs = 1;
-    o.warmup_epochs = 0;
+    o.data.model = "mobilenetv2";
+    o.data.train_dir = (dir / "train").string();
+    o.data.valid_dir = (dir / "valid").string();
+    o.data.weights = weights.string();
+    o.data.out = (dir / run).string();
+    o.data.input_size = 32;
+    o.sampling.batch = 8;
+    o.phases.head_epochs = 1;
+    o.phases.epochs = 1;
+    o.schedule.warmup_epochs = 0;
     return o;
   }
 };

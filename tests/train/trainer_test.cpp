@@ -42,9 +42,9 @@ TEST(Trainer, HeadPhaseLeavesTheBackboneBitIdentical) {
   const auto initial = read_tensors(f.weights);
   for (bool cached : {true, false}) {
     auto o = f.options(cached ? "cached" : "uncached");
-    o.head_epochs = 2;
-    o.epochs = 0;
-    o.head_cache = cached;
+    o.phases.head_epochs = 2;
+    o.phases.epochs = 0;
+    o.phases.head_cache = cached;
     const auto result = train(o, test_context());
     const auto trained = read_tensors(result.last_model);
     int compared = 0;
@@ -64,8 +64,8 @@ TEST(Trainer, FullPhaseKeepsBatchNormStatisticsUnlessAskedToTrainThem) {
   const auto initial = read_tensors(f.weights);
   for (bool train_bn : {false, true}) {
     auto o = f.options(train_bn ? "bn" : "frozen-bn");
-    o.head_epochs = 0;
-    o.train_bn = train_bn;
+    o.phases.head_epochs = 0;
+    o.phases.train_bn = train_bn;
     const auto trained = read_tensors(train(o, test_context()).last_model);
     bool statistics_changed = false, weights_changed = false;
     for (const auto& [name, tensor] : initial) {
@@ -82,8 +82,8 @@ TEST(Trainer, FullPhaseKeepsBatchNormStatisticsUnlessAskedToTrainThem) {
 TEST(Trainer, WritesTheRunDirectoryAndConsistentLogs) {
   Fixture f;
   auto o = f.options("run");
-  o.epochs = 2;
-  o.test_dir = (f.dir / "valid").string();
+  o.phases.epochs = 2;
+  o.data.test_dir = (f.dir / "valid").string();
   const auto result = train(o, test_context());
   const fs::path run = result.run_dir;
   for (const char* name : {"best.safetensors", "last.safetensors", "state.pt", "config.json", "metrics.jsonl", "classes.txt"})
@@ -130,9 +130,9 @@ TEST(Trainer, WritesTheRunDirectoryAndConsistentLogs) {
 TEST(Trainer, EarlyStoppingEndsThePhase) {
   Fixture f;
   auto o = f.options("early");
-  o.epochs = 5;
-  o.patience = 1;
-  o.min_delta = 10;  // nothing after the first epoch can count as an improvement
+  o.phases.epochs = 5;
+  o.checkpoints.patience = 1;
+  o.checkpoints.min_delta = 10;  // nothing after the first epoch can count as an improvement
   const auto result = train(o, test_context());
   EXPECT_TRUE(result.stopped_early);
   const auto lines = read_metrics(result.run_dir);
@@ -148,15 +148,15 @@ TEST(Trainer, AutoClassWeightsBalanceTheTrainingCounts) {
   satx::testing::make_tiny_dataset(dir / "train", {"b"}, 12, 32, 2);
   satx::testing::make_tiny_dataset(dir / "valid", {"a", "b"}, 3, 32, 3);
   TrainOptions o;
-  o.train_dir = (dir / "train").string();
-  o.valid_dir = (dir / "valid").string();
-  o.weights = "none";
-  o.out = (dir / "run").string();
-  o.input_size = 32;
-  o.batch = 8;
-  o.head_epochs = 0;  // random initialization: phase 2 only
-  o.epochs = 1;
-  o.class_weights = "auto";
+  o.data.train_dir = (dir / "train").string();
+  o.data.valid_dir = (dir / "valid").string();
+  o.data.weights = "none";
+  o.data.out = (dir / "run").string();
+  o.data.input_size = 32;
+  o.sampling.batch = 8;
+  o.phases.head_epochs = 0;  // random initialization: phase 2 only
+  o.phases.epochs = 1;
+  o.loss.class_weights = "auto";
   train(o, test_context());
   const auto config = json::parse(satx::testing::read_text(dir / "run" / "config.json"));
   const auto weights = config["resolved"]["class_weights"].get<std::vector<double>>();
@@ -164,8 +164,8 @@ TEST(Trainer, AutoClassWeightsBalanceTheTrainingCounts) {
   EXPECT_NEAR(weights[0], 18.0 / (2 * 6), 1e-6);
   EXPECT_NEAR(weights[1], 18.0 / (2 * 12), 1e-6);
 
-  o.class_weights = "1,2,3";
-  o.out = (dir / "run2").string();
+  o.loss.class_weights = "1,2,3";
+  o.data.out = (dir / "run2").string();
   try {
     train(o, test_context());
     FAIL() << "no error";
@@ -180,21 +180,21 @@ namespace {
 // Trains `o` straight and again with a crash in the middle of phase 2's second epoch followed
 // by a resume; both must end with the same metrics and weights.
 void expect_resume_matches_straight_run(const Fixture& f, TrainOptions o, const std::string& name) {
-  o.out = (f.dir / (name + "-straight")).string();
+  o.data.out = (f.dir / (name + "-straight")).string();
   const auto straight = train(o, test_context());
 
   auto crashing = o;
-  crashing.out = (f.dir / (name + "-crashed")).string();
+  crashing.data.out = (f.dir / (name + "-crashed")).string();
   crashing.on_progress = [](const ProgressEvent& event) {
     if (event.kind == ProgressEvent::Kind::Step && event.phase == "full" && event.epoch == 2 && event.step == 1)
       throw std::runtime_error("simulated crash");
   };
   EXPECT_THROW(train(crashing, test_context()), std::runtime_error);
-  EXPECT_EQ(read_metrics(crashing.out).size(), 2u);
+  EXPECT_EQ(read_metrics(crashing.data.out).size(), 2u);
 
   auto again = o;
-  again.out = crashing.out;
-  again.resume = true;
+  again.data.out = crashing.data.out;
+  again.checkpoints.resume = true;
   const auto resumed = train(again, test_context());
   EXPECT_TRUE(resumed.resumed);
   EXPECT_EQ(resumed.epochs_run, 2);
@@ -213,26 +213,26 @@ void expect_resume_matches_straight_run(const Fixture& f, TrainOptions o, const 
 TEST(Trainer, ResumeAfterACrashEndsWithTheSameMetrics) {
   Fixture f;
   auto o = f.options("run");
-  o.epochs = 3;
-  o.deterministic = true;
-  o.crop_scale = 0.7;
-  o.jitter = 0.2;
+  o.phases.epochs = 3;
+  o.checkpoints.deterministic = true;
+  o.augment.crop_scale = 0.7;
+  o.augment.jitter = 0.2;
   expect_resume_matches_straight_run(f, o, "plain");
   // The weight average is part of the resume state: without it the resumed average would restart.
-  o.ema = 0.9;
+  o.phases.ema = 0.9;
   expect_resume_matches_straight_run(f, o, "ema");
   // -train-bn calibrates BatchNorm when phase 2 starts, not again on a mid-phase resume.
-  o.ema = 0;
-  o.train_bn = true;
+  o.phases.ema = 0;
+  o.phases.train_bn = true;
   expect_resume_matches_straight_run(f, o, "train-bn");
 }
 
 TEST(Trainer, EmaValidatesAndSavesTheAveragedWeights) {
   Fixture f;
   auto o = f.options("ema");
-  o.head_epochs = 0;
-  o.epochs = 2;
-  o.ema = 0.9;
+  o.phases.head_epochs = 0;
+  o.phases.epochs = 2;
+  o.phases.ema = 0.9;
   const auto result = train(o, test_context());
   const auto saved = read_tensors(result.last_model);
   // state.pt holds the trained network itself at the end of the phase.
@@ -260,21 +260,21 @@ TEST(Trainer, AddTrainMergesMoreFoldersIntoTheTrainingSet) {
   Fixture f;
   satx::testing::make_tiny_dataset(f.dir / "negatives", {"field"}, 5, 32, 9);
   auto o = f.options("added");
-  o.epochs = 0;
-  o.add_train = {(f.dir / "negatives").string()};
+  o.phases.epochs = 0;
+  o.data.add_train = {(f.dir / "negatives").string()};
   const auto result = train(o, test_context());
   std::ifstream in(result.run_dir / "config.json");
   const auto config = json::parse(in);
   EXPECT_EQ(config.at("resolved").at("train_tiles").get<int>(), 2 * 12 + 5);
-  EXPECT_EQ(config.at("options").at("add_train"), json::array({o.add_train.front()}));
+  EXPECT_EQ(config.at("options").at("add_train"), json::array({o.data.add_train.front()}));
   const auto metadata = satx::models::read_model_metadata(result.last_model);
-  EXPECT_EQ(metadata.training.at("add_train"), json::array({o.add_train.front()}));
+  EXPECT_EQ(metadata.training.at("add_train"), json::array({o.data.add_train.front()}));
 }
 
 TEST(Trainer, ResumeWithoutStateIsAUsageError) {
   Fixture f;
   auto o = f.options("nothing");
-  o.resume = true;
+  o.checkpoints.resume = true;
   try {
     train(o, test_context());
     FAIL() << "no error";
@@ -286,9 +286,9 @@ TEST(Trainer, ResumeWithoutStateIsAUsageError) {
 TEST(Trainer, RandomInitializationSkipsPhaseOneAndTrainsBatchNorm) {
   Fixture f;
   auto o = f.options("random");
-  o.weights = "none";
-  o.head_epochs = 2;
-  o.epochs = 1;
+  o.data.weights = "none";
+  o.phases.head_epochs = 2;
+  o.phases.epochs = 1;
   std::ostringstream log_text;
   auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(log_text);
   auto context = test_context();
@@ -309,46 +309,47 @@ TEST(Trainer, RandomInitializationSkipsPhaseOneAndTrainsBatchNorm) {
     if (name.find("running_var") != std::string::npos && !torch::allclose(tensor, torch::ones_like(tensor))) moved = true;
   EXPECT_TRUE(moved);
 
-  o.out = (f.dir / "random-nothing").string();
-  o.epochs = 0;
+  o.data.out = (f.dir / "random-nothing").string();
+  o.phases.epochs = 0;
   try {
     train(o, test_context());
     FAIL() << "no error";
   } catch (const satx::Error& e) {
     EXPECT_EQ(e.code(), satx::ErrorCode::Usage);
-    EXPECT_NE(std::string(e.what()).find("-epochs"), std::string::npos) << e.what();
+    EXPECT_EQ(e.field(), "epochs") << e.what();
   }
 }
 
 TEST(Trainer, FinetuneKeepsTheClassesOrNeedsNewHead) {
   Fixture f;
   auto o = f.options("base");
-  o.epochs = 0;
+  o.phases.epochs = 0;
   const auto base = train(o, test_context());
 
   TrainOptions ft = f.options("ft");
-  ft.from = base.best_model.string();
-  ft.head_epochs = 0;
-  ft.epochs = 1;
-  ft.lr = 1e-4;
+  ft.data.from = base.best_model.string();
+  ft.phases.head_epochs = 0;
+  ft.phases.epochs = 1;
+  ft.phases.lr = 1e-4;
   const auto tuned = train(ft, test_context());
   EXPECT_TRUE(fs::exists(tuned.best_model));
 
   satx::testing::make_tiny_dataset(f.dir / "train3", {"cloud", "field", "water"}, 8, 32, 4);
   satx::testing::make_tiny_dataset(f.dir / "valid3", {"cloud", "field", "water"}, 3, 32, 5);
-  ft.train_dir = (f.dir / "train3").string();
-  ft.valid_dir = (f.dir / "valid3").string();
-  ft.out = (f.dir / "ft3").string();
+  ft.data.train_dir = (f.dir / "train3").string();
+  ft.data.valid_dir = (f.dir / "valid3").string();
+  ft.data.out = (f.dir / "ft3").string();
   try {
     train(ft, test_context());
     FAIL() << "no error";
   } catch (const satx::Error& e) {
     EXPECT_EQ(e.code(), satx::ErrorCode::Usage);
     EXPECT_NE(std::string(e.what()).find("water"), std::string::npos) << e.what();
+    EXPECT_EQ(e.field(), "new_head") << e.what();
     EXPECT_NE(std::string(e.what()).find("-new-head"), std::string::npos) << e.what();
   }
-  ft.new_head = true;
-  ft.head_epochs = 1;
+  ft.data.new_head = true;
+  ft.phases.head_epochs = 1;
   const auto widened = train(ft, test_context());
   EXPECT_EQ(read_tensors(widened.best_model).at("classifier.1.weight").size(0), 3);
 }
@@ -356,9 +357,9 @@ TEST(Trainer, FinetuneKeepsTheClassesOrNeedsNewHead) {
 TEST(LrFind, RecordsAnIncreasingRateAndWritesCurveAndPlot) {
   Fixture f;
   auto o = f.options("lr");
-  o.lr_find_steps = 12;
-  o.lr_find_min = 1e-5;
-  o.lr_find_max = 1.0;
+  o.lr_find.steps = 12;
+  o.lr_find.min_lr = 1e-5;
+  o.lr_find.max_lr = 1.0;
   const auto result = lr_find(o, test_context());
   ASSERT_GE(result.learning_rates.size(), 3u);
   for (size_t i = 1; i < result.learning_rates.size(); ++i)

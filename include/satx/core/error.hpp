@@ -34,17 +34,28 @@ int exit_code(ErrorCode code);
 class Error : public std::runtime_error {
  public:
   Error(ErrorCode code, const std::string& message) : std::runtime_error(message), code_(code) {}
+  /// An error about an option: what() is "<field> <problem>"; the CLI shows the flag instead.
+  Error(ErrorCode code, std::string field, std::string problem)
+      : std::runtime_error(field + " " + problem), code_(code), field_(std::move(field)), problem_(std::move(problem)) {}
   /// What kind of failure this is.
   ErrorCode code() const { return code_; }
+  /// The option field at fault (an Options struct's field name, as config.json spells it), or "".
+  const std::string& field() const { return field_; }
+  /// The message without the field name.
+  const std::string& problem() const { return problem_; }
 
  private:
   ErrorCode code_;
+  std::string field_;
+  std::string problem_;
 };
 
 /// Shorthands that read well at the throw site.
 [[noreturn]] void throw_usage(const std::string& message);
 [[noreturn]] void throw_bad_data(const std::string& message);
 [[noreturn]] void throw_runtime(const std::string& message);
+/// A Usage error about option `field`: "<field> <problem>", e.g. ("lr", "must be > 0, got -1").
+[[noreturn]] void throw_option(const std::string& field, const std::string& problem);
 
 /// Levenshtein edit distance, for "did you mean" suggestions.
 size_t edit_distance(const std::string& a, const std::string& b);

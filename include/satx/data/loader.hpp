@@ -36,6 +36,17 @@ struct Batch {
   std::vector<BadFile> failed;
 };
 
+/// Whether decoded tiles are kept in RAM between epochs.
+enum class CacheMode {
+  Auto,  ///< when they fit LoaderOptions::cache_budget_bytes
+  Ram,   ///< always
+  Off,   ///< never: decode every epoch
+};
+
+/// "auto", "ram" or "off"; a Usage error naming `flag` otherwise.
+CacheMode parse_cache_mode(const std::string& text, const std::string& flag = "-cache");
+const char* cache_mode_name(CacheMode mode);
+
 /// How the loader works.
 struct LoaderOptions {
   int batch_size = 64;
@@ -49,8 +60,7 @@ struct LoaderOptions {
   /// keeps its number of batches, so rare tiles repeat and common ones are subsampled).
   Sampler sampler = Sampler::Shuffle;
   bool drop_last = false;
-  /// "auto": cache decoded tiles when they fit `cache_budget_bytes`; "ram": always; "off".
-  std::string cache = "auto";
+  CacheMode cache = CacheMode::Auto;
   int64_t cache_budget_bytes = 4LL << 30;
   /// A bad tile throws BadData instead of being skipped.
   bool strict = false;

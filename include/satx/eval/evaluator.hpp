@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "satx/core/context.hpp"
 #include "satx/data/dataset.hpp"
 #include "satx/data/loader.hpp"
@@ -23,6 +25,9 @@ struct EvalOptions {
   /// Binary models: the decision threshold; unset = the model's stored one (argmax without).
   std::optional<double> threshold;
   infer::ScorerOptions scorer;
+  /// When set, every scored tile is written there as CSV (written atomically at the end):
+  /// `path,true_label,predicted_label,score,<p(class)...>`, probabilities with 9 significant digits.
+  std::string predictions;
 };
 
 /// A tile the model got wrong.
@@ -49,6 +54,14 @@ struct EvalResult {
 
 /// The top-k EvalOptions::topk asks for with `classes` classes.
 int resolve_topk(int topk, size_t classes);
+
+/// The header of EvalOptions::predictions for `classes`, with its newline.
+std::string predictions_csv_header(const std::vector<std::string>& classes);
+
+/// What `satx eval -json` writes, and a training run's test-metrics.json: the report
+/// (report_to_json) with the model and data paths, TTA, input sizes, unreadable tiles and seconds.
+nlohmann::json result_to_json(const EvalResult& result, const infer::InferenceEngine& engine, const std::string& model,
+                              const std::string& data);
 
 /// Scores every sample of `dataset` (labels already in the model's class order, see
 /// data::relabel) and accumulates the metrics. Unreadable tiles are left out and listed

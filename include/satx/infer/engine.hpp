@@ -1,23 +1,27 @@
 #pragma once
-/// Running a loaded model for inference: preprocessing, precision and memory format, test-time
-/// augmentation, probabilities and the label decision. Shared by `eval` and `predict`, so both
-/// score a tile identically.
+/// The one inference engine: decoded uint8 tiles -> preprocessing -> forward at one precision ->
+/// test-time augmentation -> class probabilities. Training validation and test, `eval`,
+/// `predict` (and `serve`) all score through it, so a tile gets the same probabilities whichever
+/// command scores it.
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include <torch/types.h>
 
-#include "satx/models/model_file.hpp"
+#include "satx/infer/precision.hpp"
 #include "satx/infer/preprocess.hpp"
+#include "satx/models/model_file.hpp"
+#include "satx/models/network.hpp"
 
 namespace satx::infer {
 
 /// How to run the network.
-struct InferenceOptions {
-  /// "auto" (float16 on CUDA, float32 on CPU), "float32", "float16" or "bfloat16".
-  std::string precision = "auto";
+struct EngineOptions {
+  /// Forward-pass precision (the network itself stays float32).
+  Precision precision = Precision::Auto;
   /// Channels-last activations: oneDNN's fast path on CPU (about 2x for MobileNetV2's
   /// depthwise convolutions) and tensor cores on CUDA.
   bool channels_last = true;
@@ -28,41 +32,54 @@ struct InferenceOptions {
   std::vector<double> tta_scales = {1.0};
 };
 
-/// A model ready to score batches. Converts the network in place (dtype, memory format), so
-/// the LoadedModel handed in should not be trained afterwards.
+/// A network ready to score batches.
 class InferenceEngine {
  public:
-  /// Usage error naming the value for an unknown precision or float16 on CPU.
-  InferenceEngine(models::LoadedModel model, torch::Device device, InferenceOptions options = {});
-  /// Class probabilities, float32 on the CPU, [n, classes], for uint8 [n, C, H, W] tiles.
+  /// Runs `network` as it is (a training network: not moved, not converted; the caller keeps
+  /// it on `device`), normalizing inputs as `metadata` says (input_size, mean, std). Usage
+  /// error naming the value for bad options.
+  InferenceEngine(std::shared_ptr<models::Network> network, models::ModelMetadata metadata, torch::Device device,
+                  EngineOptions options = {});
+  /// A loaded model file: moved to `device` (and channels-last) here.
+  InferenceEngine(models::LoadedModel model, torch::Device device, EngineOptions options = {});
+
+  /// Class probabilities, float32 on the CPU, [n, classes], for uint8 [n, C, H, W] tiles
+  /// (eval mode, no gradients).
   torch::Tensor probabilities(const torch::Tensor& images);
-  const models::ModelMetadata& metadata() const { return model_.metadata; }
+  /// Pooled backbone features of the model-size view (no TTA), float32 on the device.
+  torch::Tensor features(const torch::Tensor& images);
+
+  const models::ModelMetadata& metadata() const { return metadata_; }
+  const EngineOptions& options() const { return options_; }
+  models::Network& network() { return *network_; }
   torch::Device device() const { return device_; }
-  torch::ScalarType dtype() const { return dtype_; }
+  /// The autocast dtype forward passes use (nullopt: float32).
+  std::optional<torch::ScalarType> autocast() const { return autocast_; }
+  /// The model-size preprocessing (training normalizes its augmented batches with it).
+  const Preprocessor& preprocessor() const { return preprocessors_.front(); }
   /// The network input sizes each tile is scored at (the model's, or one per TTA scale).
   const std::vector<int>& input_sizes() const { return input_sizes_; }
   /// Forward passes per tile: input sizes times 8 with dihedral TTA.
   int views() const { return static_cast<int>(input_sizes_.size()) * (options_.tta ? 8 : 1); }
 
  private:
-  models::LoadedModel model_;
+  std::shared_ptr<models::Network> network_;
+  models::ModelMetadata metadata_;
   torch::Device device_;
-  InferenceOptions options_;
-  torch::ScalarType dtype_ = torch::kFloat;
+  EngineOptions options_;
+  std::optional<torch::ScalarType> autocast_;
   std::vector<int> input_sizes_;
-  std::vector<Preprocessor> preprocessors_;  // one per input size
+  std::vector<Preprocessor> preprocessors_;  // one per input size; the model's first
 };
 
 /// Input sizes for `scales` (each > 0) of `input_size`, rounded, in order, duplicates removed;
 /// a Usage error names a scale that is not positive or gives a size under 8 pixels.
 std::vector<int> scaled_input_sizes(int input_size, const std::vector<double>& scales);
 
-/// The dtype a precision name means on `device` ("auto": float16 on CUDA, else float32).
-torch::ScalarType resolve_precision(const std::string& precision, torch::Device device);
-
-/// View `k` (0..7) of the dihedral group of a square NCHW batch: k % 4 quarter turns,
-/// mirrored left-right first when k >= 4. View 0 is the input itself.
-torch::Tensor dihedral_view(const torch::Tensor& images, int k);
+/// The decision threshold for a model: `override` (a -threshold flag) or the model's stored one,
+/// for two-class models; nullopt otherwise. Usage error naming -threshold when an override is
+/// given to a model with other than two classes or lies outside [0, 1].
+std::optional<double> resolve_threshold(const models::ModelMetadata& metadata, std::optional<double> override);
 
 /// Labels for probabilities [n, classes]: for two classes with a threshold, class 1 (the
 /// positive class) when its probability >= threshold, else 0; otherwise the most probable

@@ -18,8 +18,6 @@ struct PreprocessOptions {
   std::vector<float> mean;
   std::vector<float> std;
   torch::Device device = torch::kCPU;
-  /// Dtype of the result (float32, or float16/bfloat16 for reduced-precision inference).
-  torch::ScalarType dtype = torch::kFloat;
   /// Return a channels-last tensor (what oneDNN on CPU and tensor cores on CUDA prefer).
   bool channels_last = false;
 };
@@ -32,12 +30,16 @@ class Preprocessor {
   /// uint8 [n, C, H, W] on any device (a pinned CPU tensor is copied asynchronously) ->
   /// [n, C, input_size, input_size] on the device. C must equal mean.size().
   torch::Tensor operator()(const torch::Tensor& images) const;
+  /// Float images on [0, 1] (augmented training batches), already at the input size, on the
+  /// device -> (x - mean) / std in the configured layout.
+  torch::Tensor normalize(const torch::Tensor& unit_images) const;
   const PreprocessOptions& options() const { return options_; }
 
  private:
   PreprocessOptions options_;
   torch::Tensor scale_;  // 1 / (255 std), [1, C, 1, 1] float32 on the device
   torch::Tensor shift_;  // -mean / std
+  torch::Tensor unit_scale_;  // 1 / std
 };
 
 }  // namespace satx::infer

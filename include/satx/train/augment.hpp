@@ -12,17 +12,18 @@
 namespace satx::train {
 
 /// What augment_batch does; each transform has a switch or a strength where 0 turns it off.
+/// The defaults are satx train's.
 struct AugmentOptions {
-  /// Square output size; 0 keeps the input size.
-  int64_t output_size = 0;
+  /// false: no transform at all (the tiles are only resized).
+  bool enabled = true;
   /// Random flips and 90-degree rotations (square tiles only).
   bool dihedral = true;
   /// Random resized crop keeps between this fraction of the area and all of it (1 = off).
-  double crop_scale = 1.0;
+  double crop_scale = 0.8;
   /// Aspect ratios of the crop box range over [1/crop_ratio, crop_ratio] (log-uniform).
   double crop_ratio = 4.0 / 3.0;
   /// Brightness, contrast and saturation factors drawn from [1 - jitter, 1 + jitter] (0 = off).
-  double jitter = 0.0;
+  double jitter = 0.1;
   /// Mixup and CutMix Beta(alpha, alpha) parameters (0 = off); with both on, each batch uses one at random.
   double mixup = 0.0;
   double cutmix = 0.0;
@@ -37,9 +38,6 @@ struct AugmentedBatch {
 /// A 64-bit seed mixed from a run seed and the position of a batch (splitmix64).
 uint64_t batch_seed(uint64_t seed, int64_t epoch, int64_t step);
 
-/// Applies dihedral element `codes[i]` (0..7; bit 0: flip left-right, bit 1: flip up-down,
-/// bit 2: transpose, applied in that order) to image i of a square [N, C, H, W] batch.
-torch::Tensor dihedral_transform(const torch::Tensor& images, const torch::Tensor& codes);
 
 /// Crops box i = (center x, center y, width, height) of `boxes` [N, 4] (normalized to [-1, 1]
 /// coordinates, so (0, 0, 2, 2) is the whole tile) from each image, resampled bilinearly to `size`.
@@ -51,8 +49,12 @@ torch::Tensor resize_batch(const torch::Tensor& images, int64_t size);
 /// Multiplies brightness, contrast and saturation by factors [N, 3] on [0, 1] images, clamped.
 torch::Tensor color_jitter(const torch::Tensor& images, const torch::Tensor& factors);
 
-/// Augments float [0, 1] `images` with int64 `labels` [N]; `num_classes` sizes the targets.
+/// Checks `options` (Usage error naming the option field).
+void validate(const AugmentOptions& options);
+
+/// Augments float [0, 1] `images` with int64 `labels` [N] into `output_size` square tiles (0:
+/// the input size); `num_classes` sizes the targets.
 AugmentedBatch augment_batch(const torch::Tensor& images, const torch::Tensor& labels, int64_t num_classes,
-                             const AugmentOptions& options, uint64_t seed);
+                             const AugmentOptions& options, int64_t output_size, uint64_t seed);
 
 }  // namespace satx::train

@@ -8,16 +8,21 @@
 
 namespace satx::train {
 
-/// The metrics `-monitor` accepts.
-const std::vector<std::string>& monitor_names();
+/// The validation metric best.safetensors, early stopping and the plateau schedule follow.
+enum class Monitor { Accuracy, Loss, MacroF1, Auc, Ap };
 
-/// Whether larger values of `monitor` are better (val_loss is the one minimized).
-/// Usage error naming it when unknown.
-bool monitor_maximized(const std::string& monitor);
+/// The metrics-line key of `monitor`: "val_accuracy", "val_loss", "val_macro_f1", "val_auc", "val_ap".
+const char* monitor_key(Monitor monitor);
+/// Parses a key monitor_key() returns; Usage error naming `flag` and the choices otherwise.
+Monitor parse_monitor(const std::string& key, const std::string& flag = "-monitor");
+/// Whether larger values are better (all but val_loss).
+bool maximized(Monitor monitor);
+/// Whether `monitor` exists only for two classes (val_auc, val_ap).
+bool needs_two_classes(Monitor monitor);
 
 /// Configures EarlyStopping.
 struct EarlyStoppingOptions {
-  std::string monitor = "val_accuracy";
+  Monitor monitor = Monitor::Accuracy;
   /// Epochs without improvement before should_stop(); 0 never stops.
   int patience = 0;
   /// Smallest change that counts as an improvement.

@@ -35,21 +35,26 @@ struct GroupingOptions {
 /// the manifest count as the last stage.
 std::vector<ParameterGroup> group_parameters(models::Network& network, const GroupingOptions& options);
 
-/// What kind of optimizer and its hyper-parameters.
+/// The optimizers satx builds.
+enum class OptimizerKind { Sgd, Adam, AdamW };
+
+/// "sgd", "adam" or "adamw"; a Usage error naming `flag` otherwise.
+OptimizerKind parse_optimizer_kind(const std::string& text, const std::string& flag = "-optimizer");
+const char* optimizer_kind_name(OptimizerKind kind);
+
+/// What kind of optimizer and its hyper-parameters (the peak rate is the phase's).
 struct OptimizerOptions {
-  std::string kind = "adamw";  ///< sgd, adam, adamw
-  double lr = 1e-3;            ///< peak rate (groups scale it)
+  OptimizerKind kind = OptimizerKind::AdamW;
   double momentum = 0.9;       ///< sgd
   bool nesterov = true;        ///< sgd
   double weight_decay = 1e-4;  ///< decoupled for adamw, L2 for sgd and adam; groups with decay=false get 0
+  double clip_grad = 0.0;      ///< clip the gradient norm to this before each step (0 = off)
 };
 
-/// The optimizer kinds.
-const std::vector<std::string>& optimizer_kinds();
-
-/// Builds the optimizer over `groups` (same order). Usage error for an unknown kind or bad value.
+/// Builds the optimizer over `groups` (same order) at peak rate `lr`. Usage error naming the
+/// option field for a bad value.
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(const std::vector<ParameterGroup>& groups,
-                                                        const OptimizerOptions& options);
+                                                        const OptimizerOptions& options, double lr);
 
 /// Sets group i's rate to `peak_lr * groups[i].lr_scale * factor`.
 void set_learning_rates(torch::optim::Optimizer& optimizer, const std::vector<ParameterGroup>& groups, double peak_lr,

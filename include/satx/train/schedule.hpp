@@ -10,14 +10,24 @@
 
 namespace satx::train {
 
-/// Configures an LrSchedule.
+/// The schedules satx offers.
+enum class ScheduleKind {
+  Cosine,    ///< linear warm-up, then half a cosine
+  OneCycle,  ///< PyTorch's OneCycleLR
+  Step,      ///< multiply by gamma every step_every epochs
+  Plateau,   ///< multiply by gamma when the monitored metric stalls
+  Constant,
+};
+
+/// "cosine", "onecycle", "step", "plateau" or "constant"; a Usage error naming `flag` otherwise.
+ScheduleKind parse_schedule_kind(const std::string& text, const std::string& flag = "-schedule");
+const char* schedule_kind_name(ScheduleKind kind);
+
+/// How the rate moves within a phase (the user's options; ScheduleShape gives the phase's size).
 struct ScheduleOptions {
-  /// "cosine" (linear warm-up, then half a cosine), "onecycle", "step", "plateau", "constant".
-  std::string kind = "cosine";
-  int64_t steps_per_epoch = 1;
-  int epochs = 1;
+  ScheduleKind kind = ScheduleKind::Cosine;
   /// cosine: warm-up length in epochs (fractions allowed).
-  double warmup_epochs = 0.0;
+  double warmup_epochs = 0.3;
   /// cosine/onecycle: the last step runs at this fraction of the peak.
   double min_ratio = 0.0;
   /// step/plateau: multiply the rate by this at each decay.
@@ -26,24 +36,28 @@ struct ScheduleOptions {
   int step_every = 3;
   /// plateau: epochs without improvement before a decay.
   int plateau_patience = 1;
-  /// plateau: whether larger metric values are better.
-  bool maximize = true;
-  /// plateau: smallest change that counts as an improvement.
-  double min_delta = 0.0;
   /// onecycle: fraction of the run spent rising, and the start/end divisors (PyTorch's defaults).
   double onecycle_rise = 0.3;
   double onecycle_div = 25.0;
   double onecycle_final_div = 1e4;
 };
 
-/// The schedule kinds, for validation and help text.
-const std::vector<std::string>& schedule_kinds();
+/// What a schedule spans and watches: the phase's size and its monitored metric.
+struct ScheduleShape {
+  int64_t steps_per_epoch = 1;
+  int epochs = 1;
+  bool maximize = true;    ///< plateau: whether larger metric values are better
+  double min_delta = 0.0;  ///< plateau: smallest change that counts as an improvement
+};
+
+/// Checks `options` (Usage error naming the option field).
+void validate(const ScheduleOptions& options);
 
 /// A learning-rate schedule as a multiplier of each parameter group's peak rate.
 class LrSchedule {
  public:
-  /// Validates `options` (Usage error naming the bad value).
-  explicit LrSchedule(ScheduleOptions options);
+  /// Validates `options` (Usage error naming the option field).
+  LrSchedule(ScheduleOptions options, ScheduleShape shape);
 
   /// The multiplier for 0-based optimizer step `step` of the phase.
   double factor(int64_t step) const;
@@ -59,6 +73,7 @@ class LrSchedule {
 
  private:
   ScheduleOptions options_;
+  ScheduleShape shape_;
   int64_t total_steps_ = 1;
   // plateau state
   double plateau_factor_ = 1.0;

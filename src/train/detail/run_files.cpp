@@ -22,8 +22,8 @@ void RunFiles::write_config(const nlohmann::json& config) const {
   write_file_atomic(path("config.json"), config.dump(2) + "\n");
 }
 
-nlohmann::json RunFiles::read_config() const {
-  const auto file = path("config.json");
+nlohmann::json RunFiles::read_config_at(const std::filesystem::path& dir) {
+  const auto file = dir / "config.json";
   try {
     return nlohmann::json::parse(read_file(file));
   } catch (const nlohmann::json::exception& e) {

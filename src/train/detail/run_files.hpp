@@ -21,7 +21,9 @@ class RunFiles {
   std::filesystem::path path(const std::string& name) const { return dir_ / name; }
 
   void write_config(const nlohmann::json& config) const;
-  nlohmann::json read_config() const;
+  nlohmann::json read_config() const { return read_config_at(dir_); }
+  // config.json of the run directory `dir` (before a RunFiles exists); BadData naming the file.
+  static nlohmann::json read_config_at(const std::filesystem::path& dir);
   void write_classes(const std::vector<std::string>& classes) const;
 
   // Replaces metrics.jsonl by `lines` (on resume, the history the state file vouches for).
