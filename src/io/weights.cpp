@@ -8,7 +8,6 @@
 
 #include <torch/torch.h>
 
-#include "io/detail/zip_archive.hpp"
 #include "satx/core/error.hpp"
 #include "satx/core/strings.hpp"
 #include "satx/io/keras_h5.hpp"
