@@ -118,7 +118,7 @@ int run_application(Application& application, int argc, char** argv) {
     if (!e.field().empty()) {
       std::string flag = "-" + e.field();
       std::replace(flag.begin(), flag.end(), '_', '-');
-      std::cerr << "satx: error: " << flag << " " << e.problem() << "\n";
+      std::cerr << "satx: error: " << option_message(flag, e.problem()) << "\n";
     } else {
       std::cerr << "satx: error: " << e.what() << "\n";
     }

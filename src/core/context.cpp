@@ -1,5 +1,7 @@
 #include "satx/core/context.hpp"
 
+#include <c10/core/impl/DeviceGuardImplInterface.h>
+
 #include <thread>
 
 #include <spdlog/sinks/null_sink.h>
@@ -29,18 +31,23 @@ torch::Device parse_device(const std::string& text) {
       }
     }
     if (!torch::cuda::is_available())
-      throw_usage("-device=" + text + " asked for CUDA, but no CUDA device is available (use -device=cpu or auto)");
+      throw_option("device", "=" + text + " asked for CUDA, but no CUDA device is available (use -device=cpu or auto)");
     if (index < 0 || index >= static_cast<int>(torch::cuda::device_count()))
-      throw_usage("-device=" + text + ": only " + std::to_string(torch::cuda::device_count()) + " CUDA device(s)");
+      throw_option("device", "=" + text + ": only " + std::to_string(torch::cuda::device_count()) + " CUDA device(s)");
     return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(index));
   }
   throw_usage(unknown_value_message("device", text, {"auto", "cpu", "cuda", "cuda:N"}));
 }
 
 Context make_context(const ContextOptions& options, std::shared_ptr<spdlog::logger> log) {
-  if (options.threads < 0) throw_usage("-threads must be >= 0 (0 = all cores), got " + std::to_string(options.threads));
+  if (options.threads < 0 || options.threads > 1024)
+    throw_option("threads", "must be in [0, 1024] (0 = all cores), got " + std::to_string(options.threads));
   Context context;
   context.device = parse_device(options.device);
+  if (context.device.is_cuda()) {
+    // What names no device (cuBLAS handles, streams, the caching allocator) goes to the chosen GPU.
+    c10::impl::getDeviceGuardImpl(c10::DeviceType::CUDA)->setDevice(context.device);
+  }
   context.seed = options.seed;
   context.threads = options.threads > 0 ? options.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   context.log = log ? std::move(log) : null_logger();

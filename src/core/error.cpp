@@ -18,6 +18,11 @@ const std::vector<ExitCodeInfo>& exit_code_table() {
 
 int exit_code(ErrorCode code) { return static_cast<int>(code); }
 
+std::string option_message(const std::string& name, const std::string& problem) {
+  const bool attached = !problem.empty() && (problem[0] == '=' || problem[0] == ':');
+  return name + (attached ? "" : " ") + problem;
+}
+
 void throw_usage(const std::string& message) { throw Error(ErrorCode::Usage, message); }
 void throw_bad_data(const std::string& message) { throw Error(ErrorCode::BadData, message); }
 void throw_runtime(const std::string& message) { throw Error(ErrorCode::Runtime, message); }

@@ -57,6 +57,9 @@ void write_file_atomic(const fs::path& path, const std::string& bytes) {
 }
 
 std::string read_file(const fs::path& path) {
+  std::error_code error;
+  // A folder opens as a stream on Linux and reads as empty: refuse it by name instead.
+  if (fs::is_directory(path, error)) throw_bad_data("reading " + path.string() + ": is a folder, not a file");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw_bad_data("reading " + path.string() + ": " + std::strerror(errno));
   std::ostringstream buffer;

@@ -145,14 +145,14 @@ const std::vector<std::string>& sample_class_names() {
 SampleSummary write_sample_dataset(const std::string& out, const SampleOptions& options) {
   const auto& names = sample_class_names();
   if (options.classes < 2 || options.classes > static_cast<int>(names.size()))
-    throw_usage("-classes must be 2.." + std::to_string(names.size()) + ", got " + std::to_string(options.classes));
-  if (options.per_class < 3) throw_usage("-per-class must be at least 3 (one tile per split), got " + std::to_string(options.per_class));
-  if (options.size < 16 || options.size > 1024) throw_usage("-size must be 16..1024, got " + std::to_string(options.size));
+    throw_option("classes", "must be 2.." + std::to_string(names.size()) + ", got " + std::to_string(options.classes));
+  if (options.per_class < 3) throw_option("per_class", "must be at least 3 (one tile per split), got " + std::to_string(options.per_class));
+  if (options.size < 16 || options.size > 1024) throw_option("size", "must be 16..1024, got " + std::to_string(options.size));
   if (options.format != "jpg" && options.format != "png")
     throw_usage(unknown_value_message("format", options.format, {"jpg", "png"}));
   std::error_code error;
   if (fs::exists(out, error) && !(fs::is_directory(out, error) && fs::is_empty(out, error)))
-    throw_usage("-out=" + out + " already exists and is not an empty folder; choose a new folder");
+    throw_option("out", "=" + out + " already exists and is not an empty folder; choose a new folder");
 
   int held_out = std::max(1, static_cast<int>(std::lround(options.per_class * 0.15)));
   const std::vector<std::pair<std::string, int>> splits = {

@@ -53,7 +53,7 @@ EvalResult evaluate(infer::InferenceEngine& engine, const data::Dataset& dataset
     throw_usage("evaluate: the dataset's classes are not in the model's order; relabel it first (data::relabel)");
   const std::optional<double> threshold = infer::resolve_threshold(metadata, options.threshold);
   if (options.topk < -1)
-    throw_usage("-topk must be >= 0 (or -1 for 5 when the model has more than 5 classes), got " +
+    throw_option("topk", "must be >= 0 (or -1 for 5 when the model has more than 5 classes), got " +
                 std::to_string(options.topk));
 
   std::vector<std::string> paths;

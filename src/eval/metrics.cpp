@@ -33,7 +33,7 @@ std::vector<std::vector<double>> Report::confusion_normalized() const {
 MetricsAccumulator::MetricsAccumulator(std::vector<std::string> classes, int topk, std::optional<double> threshold)
     : classes_(std::move(classes)), topk_(topk), threshold_(threshold) {
   if (classes_.size() < 2) throw_usage("metrics need at least two classes, got " + std::to_string(classes_.size()));
-  if (topk_ < 0) throw_usage("-topk=" + std::to_string(topk_) + " must not be negative");
+  if (topk_ < 0) throw_option("topk", "=" + std::to_string(topk_) + " must not be negative");
   confusion_.assign(classes_.size(), std::vector<int64_t>(classes_.size(), 0));
 }
 

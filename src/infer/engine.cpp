@@ -11,12 +11,12 @@
 namespace satx::infer {
 
 std::vector<int> scaled_input_sizes(int input_size, const std::vector<double>& scales) {
-  if (scales.empty()) throw_usage("-tta-scales needs at least one scale (1 = the model's input size)");
+  if (scales.empty()) throw_option("tta_scales", "needs at least one scale (1 = the model's input size)");
   std::vector<int> sizes;
   for (const double scale : scales) {
     const long size = std::lround(input_size * scale);
     if (!(scale > 0) || size < 8)
-      throw_usage("-tta-scales: " + std::to_string(scale) + " times the model's input size " +
+      throw_option("tta_scales", ": " + std::to_string(scale) + " times the model's input size " +
                   std::to_string(input_size) + " is not a usable size (scales must give at least 8 pixels)");
     if (std::find(sizes.begin(), sizes.end(), size) == sizes.end()) sizes.push_back(static_cast<int>(size));
   }
@@ -79,10 +79,10 @@ torch::Tensor InferenceEngine::features(const torch::Tensor& images) {
 std::optional<double> resolve_threshold(const models::ModelMetadata& metadata, std::optional<double> override) {
   const bool binary = metadata.classes.size() == 2;
   if (override && !binary)
-    throw_usage("-threshold applies to two-class models; this model has " + std::to_string(metadata.classes.size()) +
+    throw_option("threshold", "applies to two-class models; this model has " + std::to_string(metadata.classes.size()) +
                 " classes");
   if (override && !(*override >= 0.0 && *override <= 1.0))
-    throw_usage("-threshold must be a probability in [0, 1], got " + std::to_string(*override));
+    throw_option("threshold", "must be a probability in [0, 1], got " + std::to_string(*override));
   if (!binary) return std::nullopt;
   return override ? override : metadata.threshold;
 }

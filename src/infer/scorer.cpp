@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include <torch/torch.h>
+
 #include "satx/core/error.hpp"
 
 namespace satx::infer {
@@ -46,7 +48,9 @@ void score_tiles(InferenceEngine& engine, const std::vector<std::string>& paths,
     scored.indices = std::move(batch->indices);
     scored.failed = std::move(batch->failed);
     scored.labels = batch->labels;
-    if (!scored.indices.empty()) scored.probabilities = engine.probabilities(batch->images);
+    scored.probabilities = scored.indices.empty()
+                               ? torch::zeros({0, static_cast<int64_t>(engine.metadata().classes.size())})
+                               : engine.probabilities(batch->images);
     on_batch(scored);
   }
 }

@@ -186,8 +186,9 @@ std::string guess_keras_arch(const std::vector<KerasLayer>& layers) {
   return "";
 }
 
-KerasImport convert_keras_layers(const std::vector<KerasLayer>& layers, const std::string& arch_in,
-                                 const std::string& origin) {
+namespace {
+
+KerasImport convert_layers(const std::vector<KerasLayer>& layers, const std::string& arch_in, const std::string& origin) {
   KerasImport result;
   result.arch = arch_in.empty() ? guess_keras_arch(layers) : arch_in;
   std::optional<Target> (*target_of)(const std::string&, const LayerWeights&) = nullptr;
@@ -232,6 +233,9 @@ KerasImport convert_keras_layers(const std::vector<KerasLayer>& layers, const st
     const std::string where = origin + ": layer '" + layer.name + "'";
     if (w.is_batchnorm()) {
       if (!w.mean.defined() || !w.variance.defined()) throw_bad_data(where + " lacks moving mean or variance");
+      for (const auto* part : {&w.gamma, &w.beta, &w.mean, &w.variance})
+        if (part->defined() && (part->dim() != 1 || part->numel() != w.mean.numel()))
+          throw_bad_data(where + " has BatchNorm weights that are not vectors of one length");
       const int64_t c = w.mean.numel();
       emit(p + ".weight", w.gamma.defined() ? w.gamma : torch::ones({c}));
       emit(p + ".bias", w.beta.defined() ? w.beta : torch::zeros({c}));
@@ -241,6 +245,8 @@ KerasImport convert_keras_layers(const std::vector<KerasLayer>& layers, const st
     } else if (w.depthwise.defined() && w.bias.defined()) {
       throw_bad_data(where + " has a bias, which satx's depthwise convolutions do not");
     } else if (w.depthwise.defined() && w.pointwise.defined()) {
+      if (w.depthwise.dim() != 4 || w.pointwise.dim() != 4)
+        throw_bad_data(where + " has a separable convolution whose kernels are not 4-D");
       emit(p + ".conv1.weight", depthwise_kernel(w.depthwise));
       emit(p + ".pointwise.weight", conv_kernel(w.pointwise));
     } else if (w.depthwise.defined()) {
@@ -276,6 +282,18 @@ KerasImport convert_keras_layers(const std::vector<KerasLayer>& layers, const st
     if (!folded) throw_bad_data(origin + ": no BatchNorm '" + batchnorm + "' to fold a convolution bias into");
   }
   return result;
+}
+
+}  // namespace
+
+KerasImport convert_keras_layers(const std::vector<KerasLayer>& layers, const std::string& arch,
+                                 const std::string& origin) {
+  try {
+    return convert_layers(layers, arch, origin);
+  } catch (const c10::Error& error) {
+    // A shape no check above foresaw: still a bad file, not a crash.
+    throw_bad_data(origin + ": weights of unexpected shape (" + error.what_without_backtrace() + ")");
+  }
 }
 
 }  // namespace satx::io

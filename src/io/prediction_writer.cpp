@@ -41,7 +41,7 @@ PredictionWriter::PredictionWriter(fs::path path, OutputLayout layout, const Out
     : path_(std::move(path)), layout_(std::move(layout)) {
   if (path_ == "-") {
     file_ = stdout;
-    if (resume) throw_usage("-resume needs an output file, not stdout");
+    if (resume) throw_option("resume", "needs an output file, not stdout");
   } else {
     if (path_.has_parent_path()) fs::create_directories(path_.parent_path());
     owns_file_ = true;

@@ -56,7 +56,7 @@ std::vector<std::string> collect_inputs(const std::string& input, std::istream& 
   if (input == "-") return read_list(list_stream);
   std::error_code error;
   const fs::file_status status = fs::status(input, error);
-  if (!fs::exists(status)) throw_usage("-input '" + input + "' does not exist");
+  if (!fs::exists(status)) throw_option("input", "'" + input + "' does not exist");
   if (fs::is_directory(status)) return walk(input);
   if (io::has_image_extension(input)) return {input};
   std::ifstream list(input);

@@ -17,11 +17,11 @@ namespace {
 
 void check_options(const PredictJobOptions& options, const models::ModelMetadata& metadata) {
   const bool binary = metadata.classes.size() == 2;
-  if (options.topk < 0) throw_usage("-topk=" + std::to_string(options.topk) + " must be 0 (all classes) or positive");
-  if (options.flush_every < 1) throw_usage("-flush-every=" + std::to_string(options.flush_every) + " must be at least 1");
+  if (options.topk < 0) throw_option("topk", "=" + std::to_string(options.topk) + " must be 0 (all classes) or positive");
+  if (options.flush_every < 1) throw_option("flush_every", "=" + std::to_string(options.flush_every) + " must be at least 1");
   if (options.positive_only && !binary)
-    throw_usage("-positive-only applies to binary models; this model has " + std::to_string(metadata.classes.size()) + " classes");
-  if (options.resume && options.output == "-") throw_usage("-resume needs an output file, not stdout");
+    throw_option("positive_only", "applies to two-class models; this model has " + std::to_string(metadata.classes.size()) + " classes");
+  if (options.resume && options.output == "-") throw_option("resume", "needs an output file, not stdout");
 }
 
 std::vector<std::string> unique_inputs(const std::vector<std::string>& inputs) {

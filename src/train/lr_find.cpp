@@ -19,11 +19,7 @@ namespace fs = std::filesystem;
 
 namespace satx::train {
 
-namespace {
-
-// Steepest descent of the smoothed loss against log(lr), looked for before the minimum (past
-// it the curve is climbing into divergence) and after the first few noisy points.
-void suggest(LrFindResult& result) {
+void suggest_learning_rate(LrFindResult& result) {
   const auto& lrs = result.learning_rates;
   const auto& loss = result.smoothed_losses;
   const size_t n = loss.size();
@@ -46,8 +42,6 @@ void suggest(LrFindResult& result) {
   // No descent at all: a tenth of the minimum's rate is the usual fallback.
   result.suggested = steepest < 0 ? lrs[best] : result.min_loss_lr / 10;
 }
-
-}  // namespace
 
 LrFindResult lr_find(const TrainOptions& given, const Context& context) {
   TrainOptions options = given;
@@ -99,7 +93,7 @@ LrFindResult lr_find(const TrainOptions& given, const Context& context) {
     }
   }
   session.end_phase(detail::Phase::Full);
-  suggest(result);
+  suggest_learning_rate(result);
   return result;
 }
 

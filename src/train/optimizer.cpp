@@ -14,7 +14,7 @@ std::vector<ParameterGroup> group_parameters(models::Network& network, const Gro
   const auto& manifest = network.manifest();
   const int stages = static_cast<int>(manifest.stages.size());
   if (options.lr_decay_per_stage <= 0 || options.lr_decay_per_stage > 1)
-    throw_usage("-lr-decay-per-stage must be in (0, 1], got " + std::to_string(options.lr_decay_per_stage));
+    throw_option("lr_decay_per_stage", "must be in (0, 1], got " + std::to_string(options.lr_decay_per_stage));
 
   std::vector<ParameterGroup> groups;
   auto add = [&groups](const std::string& name, const torch::Tensor& parameter, double scale, bool decay) {

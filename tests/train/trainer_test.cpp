@@ -1,4 +1,5 @@
 // End-to-end behaviour of the trainer on tiny generated datasets (32 px, a few dozen tiles).
+#include <cmath>
 #include <fstream>
 #include <sstream>
 
@@ -352,25 +353,4 @@ TEST(Trainer, FinetuneKeepsTheClassesOrNeedsNewHead) {
   ft.phases.head_epochs = 1;
   const auto widened = train(ft, test_context());
   EXPECT_EQ(read_tensors(widened.best_model).at("classifier.1.weight").size(0), 3);
-}
-
-TEST(LrFind, RecordsAnIncreasingRateAndWritesCurveAndPlot) {
-  Fixture f;
-  auto o = f.options("lr");
-  o.lr_find.steps = 12;
-  o.lr_find.min_lr = 1e-5;
-  o.lr_find.max_lr = 1.0;
-  const auto result = lr_find(o, test_context());
-  ASSERT_GE(result.learning_rates.size(), 3u);
-  for (size_t i = 1; i < result.learning_rates.size(); ++i)
-    EXPECT_GT(result.learning_rates[i], result.learning_rates[i - 1]);
-  EXPECT_DOUBLE_EQ(result.learning_rates.front(), 1e-5);
-  EXPECT_GE(result.suggested, 1e-6);
-  EXPECT_LE(result.suggested, 1.0);
-  write_lr_find_outputs(result, f.dir / "lr.csv", f.dir / "lr.png");
-  const auto csv = satx::testing::read_text(f.dir / "lr.csv");
-  EXPECT_EQ(csv.rfind("lr,loss,smoothed_loss\n", 0), 0u);
-  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), static_cast<long>(result.learning_rates.size() + 1));
-  const auto png = satx::testing::read_text(f.dir / "lr.png");
-  EXPECT_EQ(png.substr(1, 3), "PNG");
 }

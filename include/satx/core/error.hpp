@@ -29,6 +29,9 @@ const std::vector<ExitCodeInfo>& exit_code_table();
 /// The process exit status for `code`.
 int exit_code(ErrorCode code);
 
+/// "<name> <problem>", or "<name>=..." / "<name>: ..." when the problem starts with '=' or ':'.
+std::string option_message(const std::string& name, const std::string& problem);
+
 /// The error every satx component throws. The library never prints or exits; the CLI
 /// catches this, prints `satx: error: <message>` and exits with `exit_code(code())`.
 class Error : public std::runtime_error {
@@ -36,7 +39,7 @@ class Error : public std::runtime_error {
   Error(ErrorCode code, const std::string& message) : std::runtime_error(message), code_(code) {}
   /// An error about an option: what() is "<field> <problem>"; the CLI shows the flag instead.
   Error(ErrorCode code, std::string field, std::string problem)
-      : std::runtime_error(field + " " + problem), code_(code), field_(std::move(field)), problem_(std::move(problem)) {}
+      : std::runtime_error(option_message(field, problem)), code_(code), field_(std::move(field)), problem_(std::move(problem)) {}
   /// What kind of failure this is.
   ErrorCode code() const { return code_; }
   /// The option field at fault (an Options struct's field name, as config.json spells it), or "".

@@ -9,7 +9,6 @@
 #include <string>
 #include <vector>
 
-#include "satx/models/model_file.hpp"
 #include "satx/io/safetensors.hpp"
 
 namespace satx::io {

@@ -49,6 +49,12 @@ struct LrFindResult {
   bool diverged = false;                ///< stopped early because the loss exploded
 };
 
+/// Sets `suggested` and `min_loss_lr` from the curve in `result`: the rate of steepest descent of
+/// the smoothed loss against log(rate), looked for before the minimum (past it the curve climbs
+/// into divergence) and after the first few noisy points; a tenth of the minimum's rate when
+/// the loss never falls.
+void suggest_learning_rate(LrFindResult& result);
+
 /// Runs the range test on the whole network as phase 2 would train it (after training the
 /// head on cached features for `head_epochs` when the model starts from ImageNet weights).
 LrFindResult lr_find(const TrainOptions& options, const Context& context);

@@ -1,6 +1,7 @@
 #include "train/detail/session.hpp"
 
 #include <chrono>
+#include <cstdlib>
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/torch.h>
@@ -17,6 +18,8 @@ const char* phase_name(Phase phase) { return phase == Phase::Head ? "head" : "fu
 Session::Session(const TrainPlan& plan, const Context& context, bool resuming) : plan_(plan), context_(context) {
   if (!context_.log) context_.log = null_logger();
   if (plan_.options.checkpoints.deterministic) {
+    // cuBLAS is deterministic only with a fixed workspace (set before its first handle exists).
+    setenv("CUBLAS_WORKSPACE_CONFIG", ":4096:8", /*overwrite=*/0);
     at::globalContext().setDeterministicCuDNN(true);
     at::globalContext().setBenchmarkCuDNN(false);
     at::globalContext().setDeterministicAlgorithms(true, /*warn_only=*/true);
