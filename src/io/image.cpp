@@ -1,5 +1,9 @@
 #include "satx/io/image.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
@@ -232,24 +236,37 @@ bool has_image_extension(const std::string& path) {
 
 std::string read_file_bytes(const std::string& path, std::vector<uint8_t>& bytes) {
   bytes.clear();
-  std::FILE* file = std::fopen(path.c_str(), "rb");
-  if (!file) return std::string("cannot open: ") + std::strerror(errno);
+  // O_NONBLOCK: opening a FIFO named like a tile must not wait for a writer that never comes;
+  // fstat then refuses anything that is not a regular file before a byte is read.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return std::string("cannot open: ") + std::strerror(errno);
+  struct stat info {};
   std::string problem;
-  if (std::fseek(file, 0, SEEK_END) == 0) {
-    long length = std::ftell(file);
-    if (length > 0) {
-      std::rewind(file);
-      bytes.resize(static_cast<size_t>(length));
-      size_t got = std::fread(bytes.data(), 1, bytes.size(), file);
-      if (got != bytes.size()) problem = std::string("cannot read: ") + (std::ferror(file) ? std::strerror(errno) : "short read");
-      bytes.resize(got);
-    } else if (length < 0) {
-      problem = std::string("cannot read: ") + std::strerror(errno);
-    }
-  } else {
+  if (::fstat(fd, &info) != 0) {
     problem = std::string("cannot read: ") + std::strerror(errno);
+  } else if (!S_ISREG(info.st_mode)) {
+    problem = S_ISDIR(info.st_mode)    ? "a folder, not an image file"
+              : S_ISFIFO(info.st_mode) ? "a FIFO (named pipe), not an image file"
+              : S_ISSOCK(info.st_mode) ? "a socket, not an image file"
+                                       : "a device or other special file, not an image file";
+  } else if (static_cast<uint64_t>(info.st_size) > kMaxTileFileBytes) {
+    problem = "file of " + std::to_string(info.st_size) + " bytes is larger than any tile satx reads (" +
+              std::to_string(kMaxTileFileBytes >> 20) + " MiB)";
+  } else {
+    bytes.resize(static_cast<size_t>(info.st_size));
+    size_t got = 0;
+    while (got < bytes.size()) {
+      const ssize_t n = ::read(fd, bytes.data() + got, bytes.size() - got);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        problem = std::string("cannot read: ") + (n < 0 ? std::strerror(errno) : "short read");
+        break;
+      }
+      got += static_cast<size_t>(n);
+    }
+    bytes.resize(got);
   }
-  std::fclose(file);
+  ::close(fd);
   return problem;
 }
 

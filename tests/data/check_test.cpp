@@ -1,4 +1,6 @@
 // The dataset linter (library and `satx data check`), on generated fixtures and on EuroSAT.
+#include <sys/stat.h>
+
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
@@ -194,4 +196,18 @@ TEST(CheckDataset, WarnsAboutAMinorityClassAndSaysWhatTrainingDoes) {
       EXPECT_NE(warning.find("-sampler=balanced"), std::string::npos) << warning;
     }
   EXPECT_TRUE(warned);
+}
+
+// Special files named like tiles: a FIFO must not block the check (it would wait for a writer
+// forever) and, like a folder named x.jpg, is reported by name rather than skipped.
+TEST(CheckDataset, ReportsAFifoNamedLikeATileWithoutBlocking) {
+  satx::testing::TempDir dir;
+  satx::testing::make_tiny_dataset(dir / "train", {"a", "b"}, 3, 16, 4);
+  const fs::path fifo = dir / "train/a/pipe.jpg";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  const auto report = satx::data::check_dataset({(dir / "train").string()}, {}, quiet_context());
+  ASSERT_EQ(report.corrupt.size(), 1u);
+  EXPECT_EQ(report.corrupt[0].path, fifo.string());
+  EXPECT_NE(report.corrupt[0].reason.find("FIFO"), std::string::npos) << report.corrupt[0].reason;
+  EXPECT_FALSE(report.ok());
 }

@@ -1,4 +1,6 @@
 // run_predict_job at library level: one row per input, positive_only, option errors, resume, fresh runs.
+#include <sys/stat.h>
+
 #include <functional>
 #include <map>
 #include <set>
@@ -259,4 +261,28 @@ TEST(RunPredictJob, FreshRunReplacesAnOldOutputAndItsStaleErrorLog) {
   ASSERT_EQ(rows.size(), models().tiles.size());
   for (const auto& [path, label] : rows) EXPECT_NE(path, "old/tile.png");
   EXPECT_TRUE(error_paths(s.error_log).empty());
+}
+
+// A folder or a FIFO in an input list is one failed input with its reason in .errors, never an
+// abort (a folder once raised bad_alloc, and every -resume died at the same line) or a hang.
+TEST(RunPredictJob, ListsAFolderAndAFifoAsFailedInputsAndFinishes) {
+  TempDir dir;
+  fs::create_directories(dir / "folder.jpg");
+  const fs::path fifo = dir / "pipe.jpg";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  const auto& tiles = models().tiles;
+  const std::vector<std::string> inputs = {tiles[0], (dir / "folder.jpg").string(), fifo.string(), tiles[11]};
+  const fs::path output = dir / "out.csv";
+  const PredictSummary s = run(models().binary, inputs, options_for(output));
+  EXPECT_EQ(s.scored, 2);
+  EXPECT_EQ(s.failed, 2);
+  EXPECT_EQ(error_paths(s.error_log), (std::vector<std::string>{(dir / "folder.jpg").string(), fifo.string()}));
+  const std::string log = read_text(s.error_log);
+  EXPECT_NE(log.find("a folder, not an image file"), std::string::npos) << log;
+  EXPECT_NE(log.find("FIFO"), std::string::npos) << log;
+  // Resuming finds nothing left to do instead of dying on the same line again.
+  PredictJobOptions again = options_for(output);
+  again.resume = true;
+  const PredictSummary r = run(models().binary, inputs, again);
+  EXPECT_EQ(r.scored, 0);
 }

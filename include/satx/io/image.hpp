@@ -55,8 +55,13 @@ DecodeResult try_decode_tile(const std::string& path, const DecodeOptions& optio
 /// Like decode_tile_bytes, but returns the reason instead of throwing.
 DecodeResult try_decode_tile_bytes(const std::vector<uint8_t>& bytes, const DecodeOptions& options = {});
 
-/// Reads a whole file into `bytes` (reusing its capacity); returns an error text, empty on success.
+/// Reads a whole regular file into `bytes` (reusing its capacity); returns an error text, empty on
+/// success. A folder, FIFO, socket or device, or a file over kMaxTileFileBytes, is refused by name
+/// without blocking.
 std::string read_file_bytes(const std::string& path, std::vector<uint8_t>& bytes);
+
+/// The largest file read_file_bytes reads (a tile; whole scenes are not read into memory).
+inline constexpr uint64_t kMaxTileFileBytes = 2ULL << 30;
 
 /// Whether a file name has an image extension satx reads (.jpg .jpeg .png .tif .tiff .bmp .webp).
 bool has_image_extension(const std::string& path);
