@@ -52,6 +52,8 @@ void bind_data(CLI::App& command, train::DataOptions& o, TrainCommand which) {
     command.add_option("--test", o.test_dir, "Optional test folder, scored with the best checkpoint at the end")->group(group);
     command.add_option("--out,-o", o.out, "Run directory (default runs/<model>-<timestamp>); rerunning into it resumes")
         ->group(group);
+    command.add_flag("--force", o.force, "Write into an --out folder that already holds files that are not a satx run's")
+        ->group(group);
   }
   command.add_option("--input-size", o.input_size, "Square input size; 0 = the model's default (tiles are resized on the device)")
       ->group(group);

@@ -4,6 +4,9 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "satx/core/error.hpp"
@@ -65,6 +68,68 @@ std::string read_file(const fs::path& path) {
   std::ostringstream buffer;
   buffer << in.rdbuf();
   return buffer.str();
+}
+
+namespace {
+
+void walk_folder(const fs::path& folder, const std::function<void(const fs::path&, TreeEntry)>& visit, bool top) {
+  std::error_code error;
+  fs::directory_iterator it(folder, error), end;
+  for (; !error && it != end; it.increment(error)) {
+    const fs::path& path = it->path();
+    const std::string name = path.filename().string();
+    if (!name.empty() && name[0] == '.') {
+      visit(path, TreeEntry::Hidden);
+      continue;
+    }
+    std::error_code type_error;
+    if (it->is_directory(type_error) && !it->is_symlink(type_error)) walk_folder(path, visit, false);
+    else if (!it->is_directory(type_error)) visit(path, TreeEntry::File);
+  }
+  if (!error) return;
+  if (top) throw_bad_data("reading folder " + folder.string() + ": " + error.message());
+  visit(folder, TreeEntry::Unlistable);
+}
+
+}  // namespace
+
+void walk_tree(const fs::path& root, const std::function<void(const fs::path&, TreeEntry)>& visit) {
+  walk_folder(root, visit, true);
+}
+
+bool is_read_only(const fs::path& path) {
+  struct stat info {};
+  if (::stat(path.c_str(), &info) != 0) return false;
+  return ::access(path.c_str(), W_OK) != 0 || (info.st_mode & (S_IWUSR | S_IWGRP | S_IWOTH)) == 0;
+}
+
+FileLock::FileLock(const fs::path& path, const std::string& what) {
+  std::error_code error;
+  const bool folder = fs::is_directory(path, error);
+  if (!folder && path.has_parent_path()) fs::create_directories(path.parent_path(), error);
+  // O_NONBLOCK: opening a FIFO given as an output must not wait for a reader.
+  fd_ = folder ? ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+               : ::open(path.c_str(), O_RDWR | O_CREAT | O_NONBLOCK | O_CLOEXEC, 0666);
+  if (fd_ < 0) throw_runtime("cannot open " + what + " " + path.string() + ": " + std::strerror(errno));
+  struct stat info {};
+  if (::fstat(fd_, &info) != 0 || !(S_ISREG(info.st_mode) || S_ISDIR(info.st_mode))) {
+    ::close(fd_);
+    fd_ = -1;
+    return;
+  }
+  if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+    const int why = errno;
+    ::close(fd_);
+    fd_ = -1;
+    if (why == EWOULDBLOCK)
+      throw_usage(what + " " + path.string() + " is in use by another satx process; wait for it to finish or choose " +
+                  "another path (two writers would mix their rows)");
+    throw_runtime("cannot lock " + what + " " + path.string() + ": " + std::strerror(why));
+  }
+}
+
+FileLock::~FileLock() {
+  if (fd_ >= 0) ::close(fd_);
 }
 
 }  // namespace satx

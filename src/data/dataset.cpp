@@ -8,6 +8,7 @@
 #include <set>
 
 #include "satx/core/error.hpp"
+#include "satx/core/files.hpp"
 #include "satx/io/image.hpp"
 
 namespace fs = std::filesystem;
@@ -22,24 +23,15 @@ bool is_hidden(const fs::path& path) {
 }
 
 // Every image under one class folder, at any depth; hidden entries and other files are counted.
+// A subfolder that cannot be listed is kept as a sample, so reading it fails with its reason in
+// every report instead of the folder vanishing.
 std::vector<std::string> walk_class(const fs::path& folder, Dataset& dataset) {
   std::vector<std::string> images;
-  std::error_code error;
-  fs::recursive_directory_iterator it(folder, fs::directory_options::skip_permission_denied, error), end;
-  if (error) throw_bad_data("reading class folder " + folder.string() + ": " + error.message());
-  for (; it != end; it.increment(error)) {
-    if (error) throw_bad_data("reading class folder " + folder.string() + ": " + error.message());
-    const fs::directory_entry& entry = *it;
-    bool directory = entry.is_directory(error);
-    if (is_hidden(entry.path())) {
-      ++dataset.skipped_hidden;
-      if (directory) it.disable_recursion_pending();
-      continue;
-    }
-    if (directory) continue;
-    if (io::has_image_extension(entry.path().string())) images.push_back(entry.path().string());
+  walk_tree(folder, [&](const fs::path& path, TreeEntry entry) {
+    if (entry == TreeEntry::Hidden) ++dataset.skipped_hidden;
+    else if (entry == TreeEntry::Unlistable || io::has_image_extension(path.string())) images.push_back(path.string());
     else ++dataset.skipped_non_image;
-  }
+  });
   std::sort(images.begin(), images.end());
   return images;
 }

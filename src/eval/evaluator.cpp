@@ -102,6 +102,11 @@ EvalResult evaluate(infer::InferenceEngine& engine, const data::Dataset& dataset
     }
     if (on_progress) on_progress(done, total);
   });
+  // Metrics over zero tiles are no result at all (accuracy 0 with exit 0 once fooled a gate).
+  const int64_t scored = total - static_cast<int64_t>(result.failed.size());
+  if (total > 0 && scored == 0)
+    throw_bad_data("none of the " + std::to_string(total) + " tiles could be read (first: " + result.failed.front().path +
+                   ": " + result.failed.front().reason + "); nothing to evaluate");
   if (predictions) predictions->commit();
   result.report = metrics.report();
   result.positive_scores = metrics.positive_scores();

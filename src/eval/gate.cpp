@@ -63,6 +63,10 @@ QualityGate parse_quality_gate(const std::string& text) {
   } catch (const std::exception&) {
     throw_usage("invalid -fail-under '" + text + "': the floor '" + number + "' is not a number");
   }
+  // Every gated metric is a fraction; a floor above 1 could never pass, one below 0 never fail.
+  if (gate.floor < 0 || gate.floor > 1)
+    throw_usage("invalid -fail-under '" + text + "': the floor " + number + " is outside [0, 1] (metrics are fractions: " +
+                "accuracy=0.95, not 95)");
   bool per_class = false;
   for (const char* prefix : kPerClass)
     if (gate.metric.rfind(prefix, 0) == 0 && gate.metric.size() > std::string(prefix).size()) per_class = true;

@@ -16,10 +16,20 @@ int resolve_decode_threads(const ScorerOptions& options, const Context& context)
   return std::max(1, context.threads / 4);
 }
 
+void check_scorer_options(const ScorerOptions& options) {
+  if (options.batch_size < 1 || options.batch_size > 65536)
+    throw_option("batch", "must be in [1, 65536], got " + std::to_string(options.batch_size));
+  // More decoding threads than a machine has cores only costs: 100,000 of them took minutes to start.
+  if (options.decode_threads < 0 || options.decode_threads > 256)
+    throw_option("decode_threads", "must be in [0, 256] (0 = automatic), got " + std::to_string(options.decode_threads));
+  if (options.prefetch < 0 || options.prefetch > 64)
+    throw_option("prefetch", "must be in [0, 64], got " + std::to_string(options.prefetch));
+}
+
 void score_tiles(InferenceEngine& engine, const std::vector<std::string>& paths, const std::vector<int64_t>& labels,
                  const ScorerOptions& options, const Context& context,
                  const std::function<void(const ScoredBatch&)>& on_batch) {
-  if (options.batch_size < 1) throw_usage("batch size " + std::to_string(options.batch_size) + " must be at least 1");
+  check_scorer_options(options);
   if (paths.empty()) return;
   const auto& metadata = engine.metadata();
 

@@ -1,5 +1,6 @@
 #include "satx/io/prediction_reader.hpp"
 
+#include <algorithm>
 #include <fstream>
 
 #include <nlohmann/json.hpp>
@@ -150,12 +151,18 @@ void scan_json_lines(std::istream& in, const fs::path& path, OutputFormat format
     const nlohmann::json* members = &parsed;
     if (format == OutputFormat::GeoJson && parsed.is_object() && parsed.contains("properties"))
       members = &parsed["properties"];
-    if (!members->is_object() || !members->contains("path") || !(*members)["path"].is_string() ||
-        !members->contains("label") || !(*members)["label"].is_string()) {
-      guard.broken(line, "not a prediction object");
+    const std::string shape = members->is_object() ? record_shape(*members) : std::string();
+    if (shape.empty() || (!scan.shape.empty() && shape != scan.shape)) {
+      // satx writes whole lines, so a complete first line that is not one of its records means
+      // another program wrote the file: resuming would replace it.
+      if (scan.records == 0 && !guard.is_broken())
+        throw_bad_data("reading " + path.string() + ": not a satx " + format_name(format) + " prediction output (line " +
+                       std::to_string(line) + " is not a prediction record); satx leaves it alone");
+      guard.broken(line, shape.empty() ? "not a prediction object" : "its keys differ from the first record's");
       continue;
     }
     if (guard.is_broken()) guard.valid_after_broken();
+    if (scan.records == 0) scan.shape = shape;
     scan.valid_bytes = reader.offset();
     ++scan.records;
     if (on_record)
@@ -165,6 +172,28 @@ void scan_json_lines(std::istream& in, const fs::path& path, OutputFormat format
 }
 
 }  // namespace
+
+std::string record_shape(const nlohmann::json& members) {
+  if (!members.contains("path") || !members["path"].is_string() || !members.contains("label") ||
+      !members["label"].is_string() || !members.contains("score"))
+    return {};
+  if (members.contains("top") && members["top"].is_array()) return "top:" + std::to_string(members["top"].size());
+  if (!members.contains("probabilities") || !members["probabilities"].is_object()) return {};
+  std::string shape = "probabilities";
+  for (const auto& item : members["probabilities"].items()) shape += ':' + item.key();
+  return shape;
+}
+
+std::string record_shape(const OutputLayout& layout) {
+  if (layout.topk > 0)
+    return "top:" + std::to_string(std::min(static_cast<size_t>(layout.topk), layout.classes.size()));
+  // nlohmann::json keeps object keys sorted, so the expected shape sorts them too.
+  std::vector<std::string> classes = layout.classes;
+  std::sort(classes.begin(), classes.end());
+  std::string shape = "probabilities";
+  for (const auto& name : classes) shape += ':' + name;
+  return shape;
+}
 
 OutputScan scan_output(const fs::path& path, OutputFormat format, const std::function<void(StoredRecord&&)>& on_record) {
   OutputScan scan;

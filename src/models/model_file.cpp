@@ -149,6 +149,11 @@ void update_model_metadata(const fs::path& path, const ModelMetadata& metadata) 
   if (written.satx_version.empty()) written.satx_version = current.satx_version;
   auto fields = header.metadata;
   fields[kMetadataKey] = written.to_json().dump();
+  // The rewrite goes through a new file and a rename, which a read-only file's folder would
+  // allow: refuse instead, and give the new file the old one's permissions.
+  if (is_read_only(path)) throw_usage(origin + ": the file is read-only; copy it and update the copy");
+  std::error_code error;
+  const fs::perms permissions = fs::status(path, error).permissions();
 
   std::ifstream in(path, std::ios::binary);
   in.seekg(static_cast<std::streamoff>(header.data_offset));
@@ -164,6 +169,7 @@ void update_model_metadata(const fs::path& path, const ModelMetadata& metadata) 
     remaining -= static_cast<uint64_t>(want);
   }
   out.commit();
+  if (!error) fs::permissions(path, permissions, fs::perm_options::replace, error);
 }
 
 }  // namespace satx::models

@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "satx/core/error.hpp"
+#include "satx/core/files.hpp"
 #include "satx/io/image.hpp"
 
 namespace fs = std::filesystem;
@@ -24,28 +25,16 @@ std::vector<std::string> read_list(std::istream& in) {
   return paths;
 }
 
-bool hidden(const fs::path& path) {
-  const std::string name = path.filename().string();
-  return !name.empty() && name[0] == '.' && name != "." && name != "..";
-}
-
+// Every image under `root`; special files and broken links named like images are kept (their
+// reads fail with a reason in .errors), and so is a subfolder that cannot be listed.
 std::vector<std::string> walk(const std::string& root) {
   std::string base = root;
   while (base.size() > 1 && base.back() == '/') base.pop_back();
   std::vector<std::string> paths;
-  std::error_code error;
-  fs::recursive_directory_iterator it(base, fs::directory_options::skip_permission_denied, error), end;
-  if (error) throw_bad_data("reading folder " + root + ": " + error.message());
-  for (; it != end; it.increment(error)) {
-    if (error) throw_bad_data("reading folder " + root + ": " + error.message());
-    if (hidden(it->path())) {
-      if (it->is_directory(error)) it.disable_recursion_pending();
-      continue;
-    }
-    if (!it->is_regular_file(error)) continue;
-    std::string path = it->path().string();
-    if (io::has_image_extension(path)) paths.push_back(std::move(path));
-  }
+  walk_tree(base, [&](const fs::path& path, TreeEntry entry) {
+    if (entry == TreeEntry::Unlistable || (entry == TreeEntry::File && io::has_image_extension(path.string())))
+      paths.push_back(path.string());
+  });
   std::sort(paths.begin(), paths.end());
   return paths;
 }

@@ -2,9 +2,11 @@
 #include "satx/core/strings.hpp"
 
 #include <chrono>
+#include <optional>
 #include <unordered_set>
 
 #include "satx/core/error.hpp"
+#include "satx/core/files.hpp"
 #include "satx/io/georef.hpp"
 #include "satx/io/prediction_reader.hpp"
 #include "satx/io/prediction_writer.hpp"
@@ -22,6 +24,7 @@ void check_options(const PredictJobOptions& options, const models::ModelMetadata
   if (options.positive_only && !binary)
     throw_option("positive_only", "applies to two-class models; this model has " + std::to_string(metadata.classes.size()) + " classes");
   if (options.resume && options.output == "-") throw_option("resume", "needs an output file, not stdout");
+  infer::check_scorer_options(options.scorer);
 }
 
 std::vector<std::string> unique_inputs(const std::vector<std::string>& inputs) {
@@ -64,13 +67,19 @@ PredictSummary run_predict_job(infer::InferenceEngine& engine, const std::vector
 
   const bool to_stdout = options.output == "-";
   summary.error_log = to_stdout ? fs::path() : io::error_log_path(options.output);
+  // Held until the run ends, before anything is read or cut, so a second writer stops here.
+  std::optional<FileLock> lock;
+  if (!to_stdout) lock.emplace(options.output, "the output");
   io::OutputScan output_scan, error_scan;
   if (options.resume) {
     std::unordered_set<std::string> done;
     output_scan = io::scan_output(options.output, layout.format, [&](io::StoredRecord&& record) { done.insert(std::move(record.path)); });
     if (layout.format == io::OutputFormat::Csv && !output_scan.header.empty() && output_scan.header != io::csv_header(layout))
-      throw_usage("cannot -resume " + options.output.string() + ": its columns differ from this run's (another model, " +
-                  "-topk or input set?)\n  file: " + output_scan.header + "  this run: " + io::csv_header(layout));
+      throw_bad_data("cannot -resume " + options.output.string() + ": its columns differ from this run's (another model, " +
+                     "-topk or input set?)\n  file: " + output_scan.header + "  this run: " + io::csv_header(layout));
+    if (!output_scan.shape.empty() && output_scan.shape != io::record_shape(layout))
+      throw_bad_data("cannot -resume " + options.output.string() + ": its records hold other scores than this run's " +
+                     "(another model or -topk?)\n  file: " + output_scan.shape + "\n  this run: " + io::record_shape(layout));
     error_scan = io::scan_error_log(summary.error_log, [&](io::ErrorEntry&& entry) { done.insert(std::move(entry.path)); });
     std::vector<std::string> remaining;
     remaining.reserve(pending.size());

@@ -195,6 +195,15 @@ void resolve_class_weights(TrainPlan& plan, spdlog::logger& log) {
 }
 
 void finish(TrainPlan& plan, const Context& context) {
+  const auto& o = plan.options;
+  const auto tiles = static_cast<int64_t>(plan.train.samples.size());
+  // With BatchNorm in training mode the ragged last batch is dropped (see Session::make_loader):
+  // fewer tiles than a batch would train for zero steps and still write a model.
+  if (o.phases.train_bn && o.phases.epochs > 0 && tiles < o.sampling.batch)
+    throw_option("batch", "=" + std::to_string(o.sampling.batch) + " is more than the " + std::to_string(tiles) +
+                              " training tiles; with BatchNorm in training mode (-train-bn, or -weights=none) a batch " +
+                              "must be full, so no step would run: use -batch=" + std::to_string(std::max<int64_t>(2, tiles / 2)) +
+                              " or add tiles");
   std::vector<std::string> paths;
   for (const auto& sample : plan.train.samples) paths.push_back(sample.path);
   plan.loader_tile_size = data::loader_tile_size(data::probe_tile_side(paths, plan.options.data.in_channels), plan.input_size);

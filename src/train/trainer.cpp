@@ -3,10 +3,12 @@
 #include <chrono>
 #include <cmath>
 #include <ctime>
+#include <optional>
 
 #include <torch/torch.h>
 
 #include "satx/core/error.hpp"
+#include "satx/core/files.hpp"
 #include "satx/core/strings.hpp"
 #include "satx/models/model_file.hpp"
 #include "satx/models/registry.hpp"
@@ -108,9 +110,12 @@ class Trainer {
       TrainOptions options = given_;
       options.data.out = out.string();
       plan_ = std::make_unique<TrainPlan>(make_plan(options, run_context));
+      if (!given_.data.force) detail::RunFiles::refuse_foreign_folder(out);
     }
     session_ = std::make_unique<detail::Session>(*plan_, run_context, resuming_);
     files_ = std::make_unique<detail::RunFiles>(out);
+    // Two trainings in one folder would interleave their checkpoints and metrics.
+    lock_.emplace(files_->dir(), "the run folder");
     result_.run_dir = files_->dir();
     result_.best_model = files_->path("best.safetensors");
     result_.last_model = files_->path("last.safetensors");
@@ -166,6 +171,7 @@ class Trainer {
   Context context_;
   std::unique_ptr<TrainPlan> plan_;
   std::unique_ptr<detail::RunFiles> files_;
+  std::optional<FileLock> lock_;
   std::unique_ptr<detail::Session> session_;
   bool resuming_ = false;
   TrainState state_;

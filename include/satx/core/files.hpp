@@ -1,8 +1,9 @@
 #pragma once
-/// File helpers every writer uses: atomic replacement, whole-file reads.
+/// File helpers every writer uses: atomic replacement, whole-file reads, output locks.
 
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <string>
 
 namespace satx {
@@ -34,6 +35,37 @@ class AtomicFile {
   std::filesystem::path path_;
   std::filesystem::path temporary_;
   std::FILE* file_ = nullptr;
+};
+
+/// What walk_tree found at a path.
+enum class TreeEntry {
+  File,        ///< anything that is not a folder: files, special files, dangling or looping links
+  Hidden,      ///< a name starting with '.' (a hidden folder is not entered)
+  Unlistable,  ///< a subfolder that cannot be listed (no permission): reported, never silently skipped
+};
+
+/// Visits every entry under `root` at any depth (folder symlinks are not followed), in
+/// directory order. Throws BadData naming `root` when `root` itself cannot be listed.
+void walk_tree(const std::filesystem::path& root, const std::function<void(const std::filesystem::path&, TreeEntry)>& visit);
+
+/// Whether `path` should not be rewritten: this process may not write it, or it has no write
+/// permission bit at all (root may write anything; a chmod a-w file still means "keep").
+bool is_read_only(const std::filesystem::path& path);
+
+/// An exclusive advisory lock (flock) on a file or folder, held until destruction, so two satx
+/// processes never write the same output. A missing file is created empty (the writer then
+/// opens the same inode); a path that is not a regular file or folder (stdout, a FIFO,
+/// /dev/null) is not locked. Throws Usage naming `path` when another process holds the lock.
+class FileLock {
+ public:
+  /// `what` names the path in the error ("the output", "the run folder").
+  FileLock(const std::filesystem::path& path, const std::string& what);
+  ~FileLock();
+  FileLock(const FileLock&) = delete;
+  FileLock& operator=(const FileLock&) = delete;
+
+ private:
+  int fd_ = -1;
 };
 
 }  // namespace satx

@@ -40,6 +40,10 @@ struct ScoredBatch {
   std::vector<data::BadFile> failed;
 };
 
+/// Usage errors naming the field for values outside their ranges (batch 1..65536,
+/// decode_threads 0..256, prefetch 0..64); callers run it before any output is touched.
+void check_scorer_options(const ScorerOptions& options);
+
 /// The decode threads `options` asks for on `context` (resolving 0).
 int resolve_decode_threads(const ScorerOptions& options, const Context& context);
 

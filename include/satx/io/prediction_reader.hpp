@@ -7,6 +7,8 @@
 #include <functional>
 #include <string>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "satx/io/prediction_format.hpp"
 
 namespace satx::io {
@@ -31,12 +33,22 @@ struct OutputScan {
   int64_t records = 0;
   /// Whether a GeoJSON file ended with its closing line (a finished run).
   bool closed = false;
+  /// JSONL/GeoJSON: record_shape of the first record (every later one must match); empty otherwise.
+  std::string shape;
 };
+
+/// What a JSON prediction record holds beyond path, label and score: "probabilities:<sorted
+/// class names>" or "top:<K>"; empty when `members` is not a prediction record.
+std::string record_shape(const nlohmann::json& members);
+
+/// The record_shape every JSON record of `layout` has.
+std::string record_shape(const OutputLayout& layout);
 
 /// Reads `path` as `format`, calling `on_record` (may be empty) for every complete record in
 /// file order. The records end at the first incomplete or unparsable one, which must be the
 /// last thing in the file: a malformed record followed by a valid one is BadData naming the
-/// file and line (the file was changed by something other than satx).
+/// file and line (the file was changed by something other than satx), and so is a JSON file
+/// whose first complete line is not a prediction record (a file satx did not write).
 OutputScan scan_output(const std::filesystem::path& path, OutputFormat format,
                        const std::function<void(StoredRecord&&)>& on_record);
 

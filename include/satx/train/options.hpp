@@ -31,6 +31,7 @@ struct DataOptions {
   std::string from;                   ///< finetune: the satx model file to continue training
   bool new_head = false;              ///< finetune: a different class list gets a new head
   std::string out;                    ///< run directory (default runs/<model>-<timestamp>)
+  bool force = false;                 ///< write into an `out` folder that holds other files (not recorded in config.json)
   int input_size = 0;                 ///< 0 = the manifest's default (finetune: the model's)
   int in_channels = 3;                ///< != 3 adapts the first convolution
   data::CacheMode cache = data::CacheMode::Auto;  ///< decoded-tile cache

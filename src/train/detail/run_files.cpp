@@ -1,5 +1,6 @@
 #include "train/detail/run_files.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -29,6 +30,27 @@ nlohmann::json RunFiles::read_config_at(const std::filesystem::path& dir) {
   } catch (const nlohmann::json::exception& e) {
     throw_bad_data("reading " + file.string() + ": " + e.what());
   }
+}
+
+void RunFiles::refuse_foreign_folder(const fs::path& dir) {
+  std::error_code error;
+  if (!fs::exists(dir, error)) return;
+  if (!fs::is_directory(dir, error)) throw_option("out", "'" + dir.string() + "' is a file, not a folder");
+  std::vector<std::string> names;
+  for (const auto& entry : fs::directory_iterator(dir, error)) names.push_back(entry.path().filename().string());
+  if (error) throw_option("out", "'" + dir.string() + "' cannot be listed: " + error.message());
+  if (names.empty()) return;
+  const auto config = dir / "config.json";
+  if (fs::is_regular_file(config, error)) {
+    const auto parsed = nlohmann::json::parse(read_file(config), nullptr, false);
+    if (parsed.is_object() && parsed.contains("options") && parsed.contains("resolved")) return;
+  }
+  std::sort(names.begin(), names.end());
+  std::string listed;
+  for (size_t i = 0; i < names.size() && i < 3; ++i) listed += (i ? ", " : "") + names[i];
+  if (names.size() > 3) listed += ", ...";
+  throw_option("out", "'" + dir.string() + "' already holds files that are not a satx run's (" + listed +
+                          "); choose a new -out, or pass -force to write into it");
 }
 
 void RunFiles::write_classes(const std::vector<std::string>& classes) const {

@@ -24,6 +24,9 @@ class RunFiles {
   nlohmann::json read_config() const { return read_config_at(dir_); }
   // config.json of the run directory `dir` (before a RunFiles exists); BadData naming the file.
   static nlohmann::json read_config_at(const std::filesystem::path& dir);
+  // Usage error unless `dir` is missing, empty, or a satx run that stopped before its first
+  // checkpoint (its config.json is satx's): training must not overwrite a folder of other files.
+  static void refuse_foreign_folder(const std::filesystem::path& dir);
   void write_classes(const std::vector<std::string>& classes) const;
 
   // Replaces metrics.jsonl by `lines` (on resume, the history the state file vouches for).

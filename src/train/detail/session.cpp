@@ -238,6 +238,9 @@ EpochStats Session::train_epoch(Phase phase, int epoch, int epochs, int global_e
   if (cached_head(phase)) {
     network_->train();
     const int64_t n = train_features_.size(0);
+    if (n == 0)
+      throw_bad_data("none of the " + std::to_string(plan_.train.samples.size()) +
+                     " training tiles could be read; run 'satx data check' on the folder");
     torch::Tensor order;
     if (plan_.sampler() == data::Sampler::Balanced) {
       const auto labels_tensor = train_feature_labels_.to(torch::kCPU).contiguous();
@@ -283,6 +286,13 @@ EpochStats Session::train_epoch(Phase phase, int epoch, int epochs, int global_e
   }
   stats.sync();
   const auto bad = train_loader_->bad_files();
+  // A model trained on nothing must not be written as if it were a result.
+  if (step == 0)
+    throw_bad_data(bad.size() >= plan_.train.samples.size() && !bad.empty()
+                       ? "none of the " + std::to_string(plan_.train.samples.size()) + " training tiles could be read (e.g. " +
+                             bad.front().path + ": " + bad.front().reason + "); run 'satx data check' on the folder"
+                       : std::string("phase '") + phase_name(phase) + "' epoch " + std::to_string(epoch + 1) + " had no training step (" +
+                             std::to_string(plan_.train.samples.size()) + " tiles, -batch=" + std::to_string(batch) + ")");
   if (!bad.empty() && global_epoch == 0)
     log().warn("{} training tile(s) could not be read and are skipped, e.g. {}: {}", bad.size(), bad.front().path,
                bad.front().reason);
