@@ -38,15 +38,18 @@ void reject_extras(CLI::App& app) {
     bool is_option = word.rfind("-", 0) == 0;
     if (is_option) {
       for (const CLI::Option* option : app.get_options())
-        for (const auto& name : option->get_lnames()) candidates.push_back("--" + name);
+        for (const auto& name : option->get_lnames()) candidates.push_back(name);
     } else {
       for (const CLI::App* sub : app.get_subcommands({})) candidates.push_back(sub->get_name());
     }
     std::string bare = word.substr(0, word.find('='));
     std::string message = (is_option ? "unknown option '" : "unexpected argument '") + bare + "' for '" +
                           command_path(app) + "'";
-    std::string suggestion = satx::nearest(bare, candidates);
-    if (!suggestion.empty()) message += "; did you mean '" + suggestion + "'?";
+    // Names are compared without their dashes: "-bogus" and "--out" share two dashes and a
+    // few letters, which once made a suggestion out of nothing.
+    const size_t dashes = std::min(bare.find_first_not_of('-'), bare.size());
+    std::string suggestion = satx::nearest(bare.substr(dashes), candidates);
+    if (!suggestion.empty()) message += "; did you mean '" + bare.substr(0, dashes) + suggestion + "'?";
     message += " (see '" + command_path(app) + " --help')";
     satx::throw_usage(message);
   }
@@ -87,6 +90,13 @@ void parse_arguments(Application& application, std::vector<std::string> args) {
     throw;
   } catch (const CLI::CallForVersion&) {
     throw;
+  } catch (const CLI::ArgumentMismatch& e) {
+    // CLI11 says "--lr: At Most 1 required but received 2" for a repeated flag.
+    const std::string text = e.what();
+    const size_t colon = text.find(':');
+    if (text.find("At Most 1 required but received") != std::string::npos && colon != std::string::npos)
+      throw_usage(text.substr(0, colon) + " is given more than once; give it once (the last value is not silently used)");
+    throw_usage(text);
   } catch (const CLI::ParseError& e) {
     throw_usage(e.what());
   }

@@ -20,6 +20,7 @@
 #include "satx/core/random.hpp"
 #include "satx/core/thread_pool.hpp"
 #include "satx/io/image.hpp"
+#include "satx/io/prediction_reader.hpp"
 
 namespace satx::data {
 
@@ -70,11 +71,8 @@ const char* cache_mode_name(CacheMode mode) {
 
 void write_bad_files(const std::string& path, const std::vector<BadFile>& files) {
   std::string text;
-  for (const BadFile& file : files) {
-    std::string reason = file.reason;
-    std::replace_if(reason.begin(), reason.end(), [](char c) { return c == '\t' || c == '\n' || c == '\r'; }, ' ');
-    text += file.path + "\t" + reason + "\n";
-  }
+  // The format of predict's .errors: a tab or newline in a name would otherwise split the row.
+  for (const BadFile& file : files) text += io::format_error_line(io::ErrorEntry{file.path, file.reason});
   write_file_atomic(path, text);
 }
 

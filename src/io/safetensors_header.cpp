@@ -132,6 +132,13 @@ size_t safetensors_dtype_size(const std::string& dtype) {
 SafetensorsHeader parse_safetensors_header(const uint8_t* data, size_t size, uint64_t file_size,
                                            const std::string& origin) {
   if (file_size < 8 || size < 8) fail(origin, "file too short for a safetensors header (" + std::to_string(file_size) + " bytes)");
+  // The usual wrong file: a torch.save archive (a zip) or HDF5 where a .safetensors belongs.
+  if (data[0] == 'P' && data[1] == 'K' && data[2] == 3 && data[3] == 4)
+    fail(origin, "this is a PyTorch .pth/.pt archive (a zip), not a safetensors file; pass it as -weights to train, or "
+                 "convert it with 'satx weights import'");
+  if (data[0] == 0x89 && data[1] == 'H' && data[2] == 'D' && data[3] == 'F')
+    fail(origin, "this is an HDF5 (Keras .h5) file, not a safetensors file; pass it as -weights to train, or convert "
+                 "it with 'satx weights import'");
   const uint64_t header_length = read_le64(data);
   if (header_length > kMaxSafetensorsHeader)
     fail(origin, "header length " + std::to_string(header_length) + " exceeds the 100 MB limit");

@@ -1,6 +1,7 @@
 #include "satx/models/model_file.hpp"
 
 #include <cmath>
+#include <set>
 #include <fstream>
 
 #include <torch/torch.h>
@@ -43,6 +44,12 @@ void check_consistent(const ModelMetadata& m, const std::string& origin) {
     throw_bad_data(origin + ": mean/std need " + std::to_string(m.in_channels) + " values (one per input channel)");
   for (float s : m.std)
     if (!(s > 0) || !std::isfinite(s)) throw_bad_data(origin + ": std values must be positive");
+  // Two logits with one name would make labels, gates and predictions ambiguous.
+  std::set<std::string> seen;
+  for (const auto& name : m.classes) {
+    if (name.empty()) throw_bad_data(origin + ": a class name is empty");
+    if (!seen.insert(name).second) throw_bad_data(origin + ": class '" + name + "' is listed twice");
+  }
 }
 
 }  // namespace

@@ -1,9 +1,12 @@
 // import_weights (declared in weights.hpp): published ImageNet weights -> a ready network plus
 // the metadata of a satx model file.
+#include <set>
+
 #include <torch/torch.h>
 
 #include "satx/core/context.hpp"
 #include "satx/core/error.hpp"
+#include "satx/core/strings.hpp"
 #include "satx/io/keras_h5.hpp"
 #include "satx/io/weights.hpp"
 #include "satx/models/weights.hpp"
@@ -26,7 +29,12 @@ std::vector<float> per_channel(const std::vector<float>& rgb, int channels) {
 ImportedWeights import_weights(const ImportWeightsOptions& options) {
   const Manifest& manifest = find_manifest(options.arch);
   if (options.in_channels < 1) throw_usage("in_channels must be at least 1, got " + std::to_string(options.in_channels));
-  if (!fs::is_regular_file(options.weights)) throw_usage("weights file " + options.weights.string() + " does not exist");
+  std::error_code error;
+  if (!fs::exists(options.weights, error)) throw_usage("weights file " + options.weights.string() + " does not exist");
+  if (!fs::is_regular_file(options.weights, error))
+    throw_usage("weights file " + options.weights.string() + " is " +
+                (fs::is_directory(options.weights, error) ? "a folder" : "not a regular file") +
+                "; give the .pth, .safetensors or .h5 file itself");
 
   ImportedWeights result;
   const io::WeightsFormat format = io::detect_weights_format(options.weights);
@@ -82,6 +90,18 @@ ImportedWeights import_weights(const ImportWeightsOptions& options) {
   }
   if (classes.empty())
     for (int64_t i = 0; i < head_classes; ++i) classes.push_back("class_" + std::to_string(i));
+  // Label lists repeat names (ImageNet has two "crane"s and two "maillot"s); a model's classes
+  // must be unique, so a repeat gets its index: "crane_517".
+  std::set<std::string> seen;
+  std::vector<std::string> renamed;
+  for (size_t i = 0; i < classes.size(); ++i)
+    if (!seen.insert(classes[i]).second) {
+      classes[i] += "_" + std::to_string(i);
+      renamed.push_back(classes[i]);
+      if (!seen.insert(classes[i]).second) throw_usage("class name '" + classes[i] + "' is listed twice in -labels");
+    }
+  if (!renamed.empty())
+    result.notes.push_back("repeated class names made unique with their index: " + join(renamed, ", "));
   if (head_classes == 0)
     result.notes.push_back("the weights have no head: the " + std::to_string(classes.size()) +
                            "-class head is randomly initialized");

@@ -44,6 +44,8 @@ std::string describe_differences(const json& saved, const TrainOptions& given) {
   for (const auto& [key, value] : given_json.items()) {
     if (key == "out" || key == "resume" || key == "log_every") continue;
     if (defaults.contains(key) && defaults.at(key) == value) continue;
+    // "auto" (-1, null, "auto") asks for what the saved run resolved; it cannot be ignored.
+    if (value.is_null() || value == -1 || value == "auto") continue;
     if (saved.contains(key) && saved.at(key) != value)
       text += (text.empty() ? "" : ", ") + key + " (" + saved.at(key).dump() + " kept, " + value.dump() + " ignored)";
   }

@@ -200,3 +200,15 @@ TEST(BadInput, PredictOnAFolderListsDanglingAndLoopingLinksInsteadOfDroppingThem
     EXPECT_NE(errors.find((dir / "tiles" / name).string() + "\tcannot open"), std::string::npos) << name << "\n" << errors;
   EXPECT_NE(read_text(dir / "p.csv").find("good.png"), std::string::npos);
 }
+
+TEST(BadInput, ASetWithImagesOfOneClassIsRefusedBeforeTraining) {
+  TempDir dir;
+  make_tiny_dataset(dir / "train", {"a"}, 4, 32, 1);
+  fs::create_directories(dir / "train/b");
+  make_tiny_dataset(dir / "valid", {"a", "b"}, 2, 32, 2);
+  RunResult r = run_satx("train -q -weights=none -epochs=1 -batch=2 -input-size=32 -train=" + q(dir / "train") +
+                         " -valid=" + q(dir / "valid") + " -out=" + q(dir / "run"));
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_MENTIONS(r, (dir / "train").string() + " has images in only class 'a'");
+  EXPECT_FALSE(fs::exists(dir / "run"));
+}

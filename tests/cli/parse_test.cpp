@@ -65,6 +65,33 @@ TEST(CommandLine, UnknownOptionIsUsageErrorWithSuggestion) {
   }
 }
 
+// The usage error of a command line as the binary sees it (after normalize_args).
+std::string usage_error_of(const std::vector<std::string>& words) {
+  std::vector<std::string> argv_storage = {"satx"};
+  argv_storage.insert(argv_storage.end(), words.begin(), words.end());
+  std::vector<char*> argv;
+  for (auto& word : argv_storage) argv.push_back(word.data());
+  Application application = build_application();
+  try {
+    parse_arguments(application, normalize_args(static_cast<int>(argv.size()), argv.data()));
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::Usage) << e.what();
+    return e.what();
+  }
+  ADD_FAILURE() << "expected a usage error";
+  return "";
+}
+
+TEST(CommandLine, FarFetchedSuggestionsAreLeftOutAndRepeatedFlagsNamed) {
+  const std::string bogus = usage_error_of({"train", "-bogus", "-train=a", "-valid=b"});
+  EXPECT_NE(bogus.find("unknown option '--bogus'"), std::string::npos) << bogus;
+  EXPECT_EQ(bogus.find("did you mean"), std::string::npos) << bogus;
+  const std::string near = usage_error_of({"train", "-epohcs=3", "-train=a", "-valid=b"});
+  EXPECT_NE(near.find("did you mean '--epochs'"), std::string::npos) << near;
+  const std::string twice = usage_error_of({"train", "-lr=0.1", "-lr=0.2", "-train=a", "-valid=b"});
+  EXPECT_NE(twice.find("--lr is given more than once"), std::string::npos) << twice;
+}
+
 TEST(CommandLineBinary, UnknownModelExits2NamingItAndListingValidModels) {
   auto result = satx::testing::run_satx("train -model=nosuchnet -train=a -valid=b");
   EXPECT_EQ(result.exit_code, 2) << result.err;

@@ -10,6 +10,7 @@
 #include "satx/data/dataset.hpp"
 #include "satx/data/loader.hpp"
 #include "satx/io/image.hpp"
+#include "satx/io/prediction_reader.hpp"
 #include "support/test_support.hpp"
 
 namespace fs = std::filesystem;
@@ -246,10 +247,16 @@ TEST(TileLoader, RejectsInvalidOptions) {
   EXPECT_THROW(TileLoader(data.paths, {1}, LoaderOptions{}, context()), satx::Error);
 }
 
-TEST(WriteBadFiles, WritesOneTabSeparatedLinePerFile) {
+TEST(WriteBadFiles, WritesOneTabSeparatedLinePerFileEvenForNamesWithTabsAndNewlines) {
   satx::testing::TempDir dir;
-  satx::data::write_bad_files((dir / "errors.tsv").string(), {{"a/b.jpg", "truncated\tJPEG"}, {"c.png", "empty"}});
-  EXPECT_EQ(satx::testing::read_text(dir / "errors.tsv"), "a/b.jpg\ttruncated JPEG\nc.png\tempty\n");
+  satx::data::write_bad_files((dir / "errors.tsv").string(),
+                              {{"a/b.jpg", "truncated\tJPEG"}, {"c.png", "empty"}, {"odd\tname\nx.jpg", "empty"}});
+  EXPECT_EQ(satx::testing::read_text(dir / "errors.tsv"),
+            "a/b.jpg\ttruncated\\tJPEG\nc.png\tempty\nodd\\tname\\nx.jpg\tempty\n");
+  // The same reader as predict's .errors gives the names back unchanged.
+  std::vector<std::string> paths;
+  satx::io::scan_error_log(dir / "errors.tsv", [&](satx::io::ErrorEntry&& e) { paths.push_back(e.path); });
+  EXPECT_EQ(paths, (std::vector<std::string>{"a/b.jpg", "c.png", "odd\tname\nx.jpg"}));
 }
 
 TEST(TileLoader, BalancedSamplerGivesEveryBatchEqualClassSharesAndAPassSeesEveryTileOnce) {

@@ -2,7 +2,7 @@
 """Seed corpora for the libFuzzer targets of tests/fuzz (docs/formats.md): small valid inputs
 of each format, made with PyTorch and PIL, so mutations start from real structure.
 
-usage: make_seeds.py OUT_DIR   (writes OUT_DIR/{pickle,torch_archive,keras_names,image_header}/)
+usage: make_seeds.py OUT_DIR   (writes OUT_DIR/{pickle,torch_archive,keras_names,image_header,input_list}/)
 """
 import collections
 import io
@@ -68,6 +68,15 @@ def main():
         except (KeyError, OSError):
             continue
         write(os.path.join(out, "image_header"), "seed_%s_%s" % (fmt.lower(), mode.lower()), buffer.getvalue())
+    # Predict input lists: plain, commented, CRLF, tile names, odd bytes, a shard spec first.
+    lists = {
+        "plain": "a.png\nb/c.jpg\n",
+        "comments": "# tiles\n\n/data/x.tif\r\n/data/y.tif\r\n",
+        "tiles": "0/4\ntiles/12/2048/1361.png\n5-7-3.png\nx,\"y\".png\n",
+        "slurm": "3 8 1\nz/1/2/3.jpg\n\xff\xfeodd.png\n",
+    }
+    for name, text in lists.items():
+        write(os.path.join(out, "input_list"), name + ".txt", text.encode("latin-1"))
 
 
 if __name__ == "__main__":

@@ -74,6 +74,9 @@ TEST(CliWeights, ImportRejectsBadInputsWithTheDocumentedExitCodes) {
       {"weights import -arch=mobilenetv2 -weights=" + quoted(dir / "garbage.pth"), 3, "garbage.pth"},
       {"info " + quoted(weights), 3, "not a satx model file"},
       {"info " + quoted(dir / "absent.safetensors"), 3, "absent.safetensors"},
+      // A .pth where a model file belongs is named for what it is, not as a huge header length.
+      {"info " + quoted(dir / "garbage.pth"), 3, "is a PyTorch .pth/.pt archive (a zip), not a safetensors file"},
+      {"weights import -arch=mobilenetv2 -weights=" + quoted(dir.path()), 2, "is a folder"},
   };
   for (const auto& c : cases) {
     const auto result = run_satx(c.args);

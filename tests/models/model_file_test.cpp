@@ -129,6 +129,7 @@ TEST(ModelFile, RefusesMalformedFilesNamingThePath) {
       {"mean length", write("mean.safetensors", with("mean", {0.5}), tensors), "mean/std"},
       {"newer format", write("version.safetensors", with("format_version", 99), tensors), "newer"},
       {"threshold out of range", write("thr.safetensors", with("threshold", 1.5), tensors), "threshold"},
+      {"duplicate class", write("dup.safetensors", with("classes", {"a", "a"}), tensors), "class 'a' is listed twice"},
       {"missing tensor", write("short.safetensors", with("arch", "mobilenetv2"), short_list), "missing"},
   };
   for (const auto& c : cases) {

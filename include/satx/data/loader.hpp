@@ -22,8 +22,8 @@ struct BadFile {
   std::string reason;
 };
 
-/// Writes `files` as an errors file: one `path<TAB>reason` line each (tabs and newlines in a
-/// reason become spaces), written atomically. Throws Runtime naming `path`.
+/// Writes `files` as an errors file in the format of predict's `.errors` (io::format_error_line:
+/// one `path<TAB>reason` line each, backslash, tab, CR and LF escaped), written atomically. Throws Runtime naming `path`.
 void write_bad_files(const std::string& path, const std::vector<BadFile>& files);
 
 /// One batch. Tiles that failed to decode are left out of `images` and listed in `failed`

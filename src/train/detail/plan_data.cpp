@@ -50,6 +50,14 @@ void load_plan_data(TrainPlan& plan, const models::ModelMetadata* from, spdlog::
   if (plan.train.classes.size() < 2)
     throw_bad_data("training folder " + d.train_dir + " has " + std::to_string(plan.train.classes.size()) +
                    " class folder(s); a classifier needs at least two");
+  // Two folders of which one is empty is a one-class set too; say so before phase 1 runs.
+  std::vector<std::string> populated;
+  for (size_t c = 0; c < plan.train.classes.size(); ++c)
+    if (plan.train.class_counts[c] > 0) populated.push_back(plan.train.classes[c]);
+  if (populated.size() < 2)
+    throw_bad_data("training folder " + d.train_dir + " has images in " +
+                   (populated.empty() ? std::string("no class folder") : "only class '" + populated.front() + "'") +
+                   "; a classifier needs images of at least two classes");
 
   if (plan.classes.empty()) plan.classes = plan.train.classes;
   if (from && from->classes != plan.classes) {
