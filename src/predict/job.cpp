@@ -80,11 +80,15 @@ PredictSummary run_predict_job(infer::InferenceEngine& engine, const std::vector
     if (!output_scan.shape.empty() && output_scan.shape != io::record_shape(layout))
       throw_bad_data("cannot -resume " + options.output.string() + ": its records hold other scores than this run's " +
                      "(another model or -topk?)\n  file: " + output_scan.shape + "\n  this run: " + io::record_shape(layout));
-    error_scan = io::scan_error_log(summary.error_log, [&](io::ErrorEntry&& entry) { done.insert(std::move(entry.path)); });
+    // The error log keeps paths byte for byte, while JSON outputs replace invalid UTF-8: each is
+    // compared in its own spelling, or a tile with such a name would be listed again per resume.
+    std::unordered_set<std::string> failed_before;
+    error_scan = io::scan_error_log(summary.error_log, [&](io::ErrorEntry&& entry) { failed_before.insert(std::move(entry.path)); });
     std::vector<std::string> remaining;
     remaining.reserve(pending.size());
     for (auto& path : pending)
-      if (!done.count(io::path_as_written(path, layout.format))) remaining.push_back(std::move(path));
+      if (!done.count(io::path_as_written(path, layout.format)) && !failed_before.count(path))
+        remaining.push_back(std::move(path));
     summary.already_done = static_cast<int64_t>(pending.size() - remaining.size());
     pending = std::move(remaining);
     if (context.log)

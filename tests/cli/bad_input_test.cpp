@@ -108,9 +108,21 @@ TEST(BadInput, TrainingOnOnlyUnreadableTilesFailsNamingOne) {
   RunResult r = run_satx("train -q -weights=none -epochs=1 -batch=2 -input-size=32 -train=" + q(dir / "train") +
                          " -valid=" + q(dir / "valid") + " -out=" + q(dir / "run"));
   EXPECT_EQ(r.exit_code, 3);
-  EXPECT_MENTIONS(r, "training tiles could be read");
+  EXPECT_MENTIONS(r, "none of the 6 training tiles could be read");
   EXPECT_MENTIONS(r, (dir / "train").string());
-  EXPECT_FALSE(fs::exists(dir / "run/best.safetensors"));
+  EXPECT_FALSE(fs::exists(dir / "run"));  // found before the run folder is made
+}
+
+TEST(BadInput, InChannelsThatNoTileHasIsNamedBeforeTraining) {
+  TempDir dir;
+  make_tiny_dataset(dir / "train", {"a", "b"}, 3, 32, 1);
+  make_tiny_dataset(dir / "valid", {"a", "b"}, 2, 32, 2);
+  RunResult r = run_satx("train -q -weights=none -epochs=1 -batch=2 -input-size=32 -in-channels=4 -train=" +
+                         q(dir / "train") + " -valid=" + q(dir / "valid") + " -out=" + q(dir / "run"));
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_MENTIONS(r, "could be read as 4-channel images");
+  EXPECT_MENTIONS(r, "check -in-channels");
+  EXPECT_FALSE(fs::exists(dir / "run"));
 }
 
 TEST(BadInput, EvalWithNoReadableTileFailsInsteadOfReportingZero) {

@@ -286,3 +286,21 @@ TEST(RunPredictJob, ListsAFolderAndAFifoAsFailedInputsAndFinishes) {
   const PredictSummary r = run(models().binary, inputs, again);
   EXPECT_EQ(r.scored, 0);
 }
+
+// .errors keeps a name byte for byte while JSONL replaces invalid UTF-8; resuming must not list
+// an unreadable tile with such a name once more on every run.
+TEST(RunPredictJob, ResumingJsonlDoesNotRelistAnUnreadableTileWithANonUtf8Name) {
+  TempDir dir;
+  const std::string odd = (dir / "bad\xff\xfe.png").string();
+  write_text(odd, "not an image");
+  const std::vector<std::string> inputs = {models().tiles[0], odd};
+  const fs::path output = dir / "out.jsonl";
+  run(models().binary, inputs, options_for(output));
+  PredictJobOptions again = options_for(output);
+  again.resume = true;
+  for (int i = 0; i < 2; ++i) {
+    const PredictSummary r = run(models().binary, inputs, again);
+    EXPECT_EQ(r.scored + r.failed, 0) << "resume " << i;
+  }
+  EXPECT_EQ(error_paths(satx::io::error_log_path(output)), (std::vector<std::string>{odd}));
+}
