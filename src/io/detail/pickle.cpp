@@ -127,11 +127,9 @@ std::vector<std::pair<std::string, torch::Tensor>> unpickle_state_dict(const uin
                                                                       const std::string& origin) {
   using namespace pickle;
   std::vector<std::pair<std::string, torch::Tensor>> tensors;
-  Ref root;
-  {
-    pickle::Machine machine(data, size, load_storage, origin);
-    root = machine.run();
-  }
+  // The machine outlives the root: its destructor empties containers the root may still use.
+  pickle::Machine machine(data, size, load_storage, origin);
+  Ref root = machine.run();
   if (root->kind == Kind::Dict) {
     tensors = tensors_of(root);
     // Training checkpoints nest the weights one level down.

@@ -53,9 +53,17 @@ class Machine {
   Machine(const uint8_t* data, size_t size, const StorageLoader& load, const std::string& origin)
       : data_(data), size_(size), load_(load), origin_(origin) {}
 
+  // Whatever the caller still holds from run() must be released before the machine: the
+  // lists and dicts filled by APPEND/SETITEM are emptied here, because a hostile pickle can make
+  // one hold itself (a cycle reference counting never frees; fuzzing found it).
   ~Machine() {
     std::vector<Ref> all = std::move(stack_);
     for (auto& [index, value] : memo_) all.push_back(std::move(value));
+    for (auto& weak : mutated_)
+      if (Ref target = weak.lock()) {
+        for (auto& child : target->items) all.push_back(std::move(child));
+        target->items.clear();
+      }
     release(std::move(all));
   }
 
@@ -145,13 +153,18 @@ class Machine {
     Ref& target = top();
     if (target->kind == Kind::Object) target->kind = Kind::Dict;  // a dict subclass built by NEWOBJ
     if (target->kind != Kind::Dict) fail("sets items on something that is not a dict");
+    remember_mutated(target);
     for (auto& item : items) target->items.push_back(std::move(item));
   }
   void append_items(std::vector<Ref> items) {
     Ref& target = top();
     if (target->kind == Kind::Object) target->kind = Kind::List;
     if (target->kind != Kind::List) fail("appends to something that is not a list");
+    remember_mutated(target);
     for (auto& item : items) target->items.push_back(std::move(item));
+  }
+  void remember_mutated(const Ref& target) {
+    if (mutated_.empty() || mutated_.back().lock() != target) mutated_.push_back(target);
   }
   Ref reduce(const Ref& callable, const Ref& args);
   Ref rebuild_tensor(const std::vector<Ref>& args);
@@ -173,6 +186,7 @@ class Machine {
   const StorageLoader& load_;
   const std::string& origin_;
   std::vector<Ref> stack_;
+  std::vector<std::weak_ptr<Value>> mutated_;  // containers APPEND/SETITEM filled (see ~Machine)
   std::vector<size_t> marks_;
   std::unordered_map<uint64_t, Ref> memo_;
   std::map<std::string, Ref> storages_;
