@@ -224,3 +224,38 @@ TEST(BadInput, ASetWithImagesOfOneClassIsRefusedBeforeTraining) {
   EXPECT_MENTIONS(r, (dir / "train").string() + " has images in only class 'a'");
   EXPECT_FALSE(fs::exists(dir / "run"));
 }
+
+// A subfolder satx may not list is reported, not skipped. Permissions do not bind root, so a
+// root test run drops to 'nobody' with setpriv for the satx under test.
+TEST(BadInput, AnUnlistableSubfolderIsReportedByDataCheckAndPredict) {
+  std::string runner;
+  if (::geteuid() == 0) {
+    if (run_shell("command -v setpriv").exit_code != 0) GTEST_SKIP() << "running as root without setpriv";
+    runner = "setpriv --reuid=65534 --regid=65534 --clear-groups ";
+    if (run_shell(runner + "'" + SATX_BINARY + "' --version").exit_code != 0)
+      GTEST_SKIP() << "'nobody' cannot run " << SATX_BINARY << " (a private build folder)";
+  }
+  TempDir dir;
+  fs::permissions(dir.path(), fs::perms::all);
+  make_tiny_dataset(dir / "data", {"clear", "cloud"}, 2, 32, 3);
+  fs::create_directories(dir / "data/cloud/locked");
+  fs::copy_file(dir / "data/cloud/cloud_0000.png", dir / "data/cloud/locked/hidden_tile.png");
+  fs::copy_file(fixture().model, dir / "m.safetensors");
+  fs::create_directories(dir / "out");
+  for (const auto& entry : fs::recursive_directory_iterator(dir.path()))
+    fs::permissions(entry.path(), entry.is_directory() ? fs::perms::all : fs::perms::all & ~fs::perms::owner_exec &
+                                                                                ~fs::perms::group_exec & ~fs::perms::others_exec);
+  fs::permissions(dir / "data/cloud/locked", fs::perms::none);
+  const std::string satx = runner + "'" + SATX_BINARY + "' ";
+  const std::string locked = (dir / "data/cloud/locked").string();
+
+  RunResult check = run_shell(satx + "data check -q -data=" + q(dir / "data"));
+  EXPECT_EQ(check.exit_code, 3) << check.out << check.err;
+  EXPECT_NE(check.out.find(locked + ": cannot open: Permission denied"), std::string::npos) << check.out << check.err;
+
+  RunResult scored = run_shell(satx + "predict -q -model=" + q(dir / "m.safetensors") + " -input=" + q(dir / "data") +
+                               " -output=" + q(dir / "out/p.csv"));
+  fs::permissions(dir / "data/cloud/locked", fs::perms::all);  // so TempDir can remove it
+  EXPECT_EQ(scored.exit_code, 0) << scored.err;
+  EXPECT_NE(read_text(dir / "out/p.csv.errors").find(locked + "\tcannot open: Permission denied"), std::string::npos);
+}
