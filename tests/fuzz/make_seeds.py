@@ -2,7 +2,7 @@
 """Seed corpora for the libFuzzer targets of tests/fuzz (docs/formats.md): small valid inputs
 of each format, made with PyTorch and PIL, so mutations start from real structure.
 
-usage: make_seeds.py OUT_DIR   (writes OUT_DIR/{pickle,torch_archive,keras_names,image_header,input_list}/)
+usage: make_seeds.py OUT_DIR   (writes OUT_DIR/{pickle,torch_archive,keras_names,image_header,input_list,cli_args}/)
 """
 import collections
 import io
@@ -77,6 +77,20 @@ def main():
     }
     for name, text in lists.items():
         write(os.path.join(out, "input_list"), name + ".txt", text.encode("latin-1"))
+    # Command lines (arguments separated by NUL), one per command and spelling.
+    commands = [
+        ["train", "-model=xception", "-train=train", "-valid=valid"],
+        ["train", "--model", "mobilenetv2", "--train", "t", "--valid", "v", "-epochs=3", "-lr=1e-4", "-sampler=balanced"],
+        ["finetune", "-from=m.safetensors", "-train=t", "-valid=v", "-new-head"],
+        ["eval", "-model=m.safetensors", "-data=test", "-fail-under", "accuracy=0.9", "-topk=3", "-tta"],
+        ["predict", "-model=m.safetensors", "-input=-", "-output=p.jsonl", "-resume", "-shard=1/4", "-threshold=0.3"],
+        ["predict-merge", "-output=all.csv", "a.csv", "b.csv"],
+        ["data", "check", "-data=d", "-errors=e.tsv"],
+        ["weights", "import", "-arch=mnv2", "-weights=w.pth", "-out=m.safetensors"],
+        ["sample-data", "-out=s"], ["info", "m.safetensors"], ["lr-find", "-train=t", "-valid=v"], ["--help"],
+    ]
+    for i, words in enumerate(commands):
+        write(os.path.join(out, "cli_args"), "cmd%02d" % i, "\0".join(words).encode())
 
 
 if __name__ == "__main__":

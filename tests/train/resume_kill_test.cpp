@@ -47,6 +47,8 @@ TEST(TrainResume, KilledRunResumesToTheSameMetricsAsAnUninterruptedOne) {
   const auto resumed = satx::testing::run_shell(common + " -resume -out=" + killed.string());
   ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
   EXPECT_NE(resumed.out.find("(resumed)"), std::string::npos) << resumed.out;
+  // The same command again: no warning about options "ignored" that were only left on auto.
+  EXPECT_EQ(resumed.err.find("differences"), std::string::npos) << resumed.err;
 
   const auto a = read_metrics(dir / "straight"), b = read_metrics(killed);
   ASSERT_EQ(a.size(), 7u);
