@@ -24,6 +24,11 @@ void check_options(const PredictJobOptions& options, const models::ModelMetadata
   if (options.positive_only && !binary)
     throw_option("positive_only", "applies to two-class models; this model has " + std::to_string(metadata.classes.size()) + " classes");
   if (options.resume && options.output == "-") throw_option("resume", "needs an output file, not stdout");
+  std::error_code error;
+  if (options.output != "-" && fs::is_directory(options.output, error))
+    throw_option("output", "'" + options.output.string() + "' is a folder; give the path of a file to write");
+  if (options.resume && fs::exists(options.output, error) && !fs::is_regular_file(options.output, error))
+    throw_option("resume", "needs a regular file to continue; '" + options.output.string() + "' is not one");
   infer::check_scorer_options(options.scorer);
 }
 

@@ -259,3 +259,11 @@ TEST(BadInput, AnUnlistableSubfolderIsReportedByDataCheckAndPredict) {
   EXPECT_EQ(scored.exit_code, 0) << scored.err;
   EXPECT_NE(read_text(dir / "out/p.csv.errors").find(locked + "\tcannot open: Permission denied"), std::string::npos);
 }
+
+TEST(BadInput, AFolderAsThePredictOutputIsAUsageError) {
+  TempDir dir;
+  fs::create_directories(dir / "out.csv");
+  RunResult r = run_satx(predict(dir / "out.csv"));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_MENTIONS(r, "-output '" + (dir / "out.csv").string() + "' is a folder");
+}
