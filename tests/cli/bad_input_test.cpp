@@ -267,3 +267,17 @@ TEST(BadInput, AFolderAsThePredictOutputIsAUsageError) {
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_MENTIONS(r, "-output '" + (dir / "out.csv").string() + "' is a folder");
 }
+
+TEST(BadInput, AFifoInAClassFolderIsNamedByDataCheckAndEvalWithoutBlocking) {
+  TempDir dir;
+  make_tiny_dataset(dir / "data", {"clear", "cloud"}, 2, 32, 4);
+  const fs::path fifo = dir / "data/cloud/pipe.png";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  RunResult check = run_satx("data check -q -data=" + q(dir / "data"));
+  EXPECT_EQ(check.exit_code, 3);
+  EXPECT_NE(check.out.find(fifo.string() + ": a FIFO (named pipe), not an image file"), std::string::npos) << check.out;
+  RunResult scored = run_satx("eval -model=" + q(fixture().model) + " -data=" + q(dir / "data"));
+  EXPECT_EQ(scored.exit_code, 0) << scored.err;
+  EXPECT_MENTIONS(scored, fifo.string());
+  EXPECT_MENTIONS(scored, "FIFO");
+}
