@@ -95,7 +95,7 @@ void parse_arguments(Application& application, std::vector<std::string> args) {
     const std::string text = e.what();
     const size_t colon = text.find(':');
     if (text.find("At Most 1 required but received") != std::string::npos && colon != std::string::npos)
-      throw_usage(text.substr(0, colon) + " is given more than once; give it once (the last value is not silently used)");
+      throw_usage(text.substr(0, colon) + " is given more than once; give each option once");
     throw_usage(text);
   } catch (const CLI::ParseError& e) {
     throw_usage(e.what());

@@ -61,7 +61,6 @@ int run_eval(const EvalCliOptions& o, const CommonOptions& common) {
   if (criterion && is_read_only(o.model))
     throw_usage("-choose-threshold stores the threshold in " + o.model + ", which is read-only; copy the model and " +
                 "evaluate the copy");
-  infer::check_scorer_options(o.eval.scorer);
   const int topk = eval::resolve_topk(o.eval.topk, metadata.classes.size());
   check_gate_names(gates, metadata, topk);
 

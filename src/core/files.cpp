@@ -83,8 +83,8 @@ void walk_folder(const fs::path& folder, const std::function<void(const fs::path
       continue;
     }
     std::error_code type_error;
-    if (it->is_directory(type_error) && !it->is_symlink(type_error)) walk_folder(path, visit, false);
-    else if (!it->is_directory(type_error)) visit(path, TreeEntry::File);
+    if (!it->is_directory(type_error)) visit(path, TreeEntry::File);
+    else if (!it->is_symlink(type_error)) walk_folder(path, visit, false);  // links to folders are not followed
   }
   if (!error) return;
   if (top) throw_bad_data("reading folder " + folder.string() + ": " + error.message());

@@ -8,6 +8,7 @@
 #include "satx/core/error.hpp"
 #include "satx/core/files.hpp"
 #include "satx/eval/report.hpp"
+#include "satx/infer/scorer.hpp"
 #include "satx/io/prediction_format.hpp"
 
 namespace satx::eval {
@@ -51,6 +52,7 @@ EvalResult evaluate(infer::InferenceEngine& engine, const data::Dataset& dataset
   const auto& metadata = engine.metadata();
   if (dataset.classes != metadata.classes)
     throw_usage("evaluate: the dataset's classes are not in the model's order; relabel it first (data::relabel)");
+  infer::check_scorer_options(options.scorer);  // before the predictions file is started
   const std::optional<double> threshold = infer::resolve_threshold(metadata, options.threshold);
   if (options.topk < -1)
     throw_option("topk", "must be >= 0 (or -1 for 5 when the model has more than 5 classes), got " +

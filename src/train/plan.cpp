@@ -208,21 +208,20 @@ void finish(TrainPlan& plan, const Context& context) {
   std::vector<std::string> paths;
   for (const auto& sample : plan.train.samples) paths.push_back(sample.path);
   const int channels = o.data.in_channels;
-  int side = data::probe_tile_side(paths, channels);
+  // Probed on tiles spread over every class: when none reads, the cause is a setting
+  // (-in-channels) or a wrong folder, not a few bad files, and it is said now, before the run
+  // folder exists.
+  std::vector<std::string> spread;
+  const size_t step = std::max<size_t>(1, paths.size() / 32);
+  for (size_t i = 0; i < paths.size(); i += step) spread.push_back(paths[i]);
+  const int side = data::probe_tile_side(spread, channels, static_cast<int>(spread.size()));
   if (side == 0) {
-    // Tiles spread over every class, none readable: a setting (-in-channels) or a wrong folder,
-    // not a few bad files. Said now, before the run folder exists.
-    std::vector<std::string> spread;
-    const size_t step = std::max<size_t>(1, paths.size() / 32);
-    for (size_t i = 0; i < paths.size(); i += step) spread.push_back(paths[i]);
-    side = data::probe_tile_side(spread, channels, static_cast<int>(spread.size()));
-    if (side == 0) {
-      const io::DecodeResult first = io::try_decode_tile(spread.front(), io::DecodeOptions{channels});
-      throw_bad_data("none of " + std::string(spread.size() == paths.size() ? "the " : "") + std::to_string(spread.size()) +
-                     " training tiles" + (spread.size() == paths.size() ? "" : " sampled across the classes") +
-                     " could be read as " + std::to_string(channels) + "-channel images (e.g. " + spread.front() + ": " +
-                     first.error + "); check -in-channels, or run 'satx data check' on " + o.data.train_dir);
-    }
+    const io::DecodeResult first = io::try_decode_tile(spread.front(), io::DecodeOptions{channels});
+    const bool all = spread.size() == paths.size();
+    throw_bad_data("none of " + std::string(all ? "the " : "") + std::to_string(spread.size()) + " training tiles" +
+                   (all ? "" : " sampled across the classes") + " could be read as " + std::to_string(channels) +
+                   "-channel images (e.g. " + spread.front() + ": " + first.error + "); check -in-channels, or run " +
+                   "'satx data check' on " + o.data.train_dir);
   }
   plan.loader_tile_size = data::loader_tile_size(side, plan.input_size);
   plan.autocast = infer::resolve_precision(plan.options.runtime.amp, context.device);

@@ -42,17 +42,9 @@ Models& models() {
   return shared;
 }
 
-satx::Context context() {
-  satx::ContextOptions o;
-  o.device = "cpu";
-  o.seed = 5;
-  o.threads = 2;
-  return satx::make_context(o);
-}
+satx::Context context() { return satx::testing::cpu_context(5); }
 
-satx::infer::InferenceEngine engine(const fs::path& model) {
-  return satx::infer::InferenceEngine(satx::models::load_model_file(model, torch::kCPU), torch::kCPU);
-}
+satx::infer::InferenceEngine engine(const fs::path& model) { return satx::testing::cpu_engine(model); }
 
 satx::data::Dataset dataset_for(const fs::path& data, const std::vector<std::string>& classes) {
   satx::data::Dataset dataset = satx::data::discover_dataset(data.string());

@@ -31,12 +31,7 @@ struct Fixture {
   std::vector<std::string> tiles;  // a_0000.png ... c_0004.png, 15 tiles
   Fixture() {
     satx::testing::write_tiny_model(model, dir / "data", kClasses, 5, 32, /*fit_head=*/true);
-    for (const auto& name : kClasses)
-      for (int i = 0; i < 5; ++i) {
-        char file[32];
-        std::snprintf(file, sizeof file, "%s_%04d.png", name.c_str(), i);
-        tiles.push_back((dir / "data" / name / file).string());
-      }
+    tiles = satx::testing::tiny_tile_paths(dir / "data", kClasses, 5);
   }
 };
 
@@ -45,17 +40,9 @@ Fixture& fixture() {
   return shared;
 }
 
-satx::Context context() {
-  satx::ContextOptions o;
-  o.device = "cpu";
-  o.seed = 3;
-  o.threads = 2;
-  return satx::make_context(o);
-}
+satx::Context context() { return satx::testing::cpu_context(3); }
 
-satx::infer::InferenceEngine engine() {
-  return satx::infer::InferenceEngine(satx::models::load_model_file(fixture().model, torch::kCPU), torch::kCPU);
-}
+satx::infer::InferenceEngine engine() { return satx::testing::cpu_engine(fixture().model); }
 
 std::vector<ScoredBatch> score(const std::vector<std::string>& paths, const std::vector<int64_t>& labels,
                                const ScorerOptions& options) {

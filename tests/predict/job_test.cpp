@@ -36,12 +36,7 @@ struct Models {
   Models() {
     satx::testing::write_tiny_model(binary, dir / "data", kBinary, 6, 32, /*fit_head=*/true);
     satx::testing::write_tiny_model(three, dir / "data3", {"a", "b", "c"}, 1, 32, /*fit_head=*/false);
-    for (const auto& name : kBinary)
-      for (int i = 0; i < 6; ++i) {
-        char file[32];
-        std::snprintf(file, sizeof file, "%s_%04d.png", name.c_str(), i);
-        tiles.push_back((dir / "data" / name / file).string());
-      }
+    tiles = satx::testing::tiny_tile_paths(dir / "data", kBinary, 6);
   }
 };
 
@@ -50,17 +45,9 @@ Models& models() {
   return shared;
 }
 
-satx::Context context() {
-  satx::ContextOptions o;
-  o.device = "cpu";
-  o.seed = 9;
-  o.threads = 2;
-  return satx::make_context(o);
-}
+satx::Context context() { return satx::testing::cpu_context(9); }
 
-satx::infer::InferenceEngine engine(const fs::path& model) {
-  return satx::infer::InferenceEngine(satx::models::load_model_file(model, torch::kCPU), torch::kCPU);
-}
+satx::infer::InferenceEngine engine(const fs::path& model) { return satx::testing::cpu_engine(model); }
 
 PredictJobOptions options_for(const fs::path& output) {
   PredictJobOptions options;

@@ -66,4 +66,28 @@ void write_tiny_model(const std::filesystem::path& model, const std::filesystem:
   models::save_model_file(model, *network, metadata);
 }
 
+std::vector<std::string> tiny_tile_paths(const std::filesystem::path& data, const std::vector<std::string>& classes,
+                                         int per_class) {
+  std::vector<std::string> paths;
+  for (const auto& name : classes)
+    for (int i = 0; i < per_class; ++i) {
+      char file[64];
+      std::snprintf(file, sizeof file, "%s_%04d.png", name.c_str(), i);
+      paths.push_back((data / name / file).string());
+    }
+  return paths;
+}
+
+Context cpu_context(uint64_t seed) {
+  ContextOptions options;
+  options.device = "cpu";
+  options.seed = seed;
+  options.threads = 2;
+  return make_context(options);
+}
+
+infer::InferenceEngine cpu_engine(const std::filesystem::path& model) {
+  return infer::InferenceEngine(models::load_model_file(model, torch::kCPU), torch::kCPU);
+}
+
 }  // namespace satx::testing
