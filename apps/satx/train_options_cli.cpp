@@ -72,7 +72,19 @@ void bind_phases(CLI::App& command, train::PhaseOptions& o) {
   command.add_option("--head-cache", o.head_cache, "Phase 1 on pooled features computed once (fast; no augmentation) (true/false)")
       ->group(group);
   command.add_option("--epochs", o.epochs, "Phase 2 epochs: whole network")->group(group);
-  command.add_option("--lr", o.lr, "Phase 2 peak learning rate")->group(group);
+  command
+      .add_option_function<std::string>(
+          "--lr",
+          [&o](const std::string& text) {
+            if (text == "auto") return o.lr.reset();
+            double rate = 0;
+            if (!CLI::detail::lexical_cast(text, rate)) throw CLI::ValidationError("--lr", "'" + text + "' is not a number or auto");
+            o.lr = rate;
+          },
+          "Phase 2 peak learning rate; auto = 3e-4 for rare-positive data, else 1e-3")
+      ->type_name("FLOAT")
+      ->default_str(o.lr ? CLI::detail::to_string(*o.lr) : "auto")
+      ->group(group);
   command.add_flag("--train-bn", o.train_bn, "Train BatchNorm in phase 2: batch statistics, running averages (off: inference mode)")
       ->group(group);
   command.add_option("--bn-calibration", o.bn_calibration,

@@ -37,9 +37,19 @@ void write_json(nlohmann::json& json, const char* key, NamedOptional<Enum>& fiel
   json[key] = field.value ? field.name(*field.value) : "auto";
 }
 
+void write_json(nlohmann::json& json, const char* key, std::optional<double>& value) {
+  if (value) json[key] = *value;
+  else json[key] = "auto";
+}
+
 template <typename T>
 void read_json(const nlohmann::json& json, const char* key, T& value) {
   json.at(key).get_to(value);
+}
+void read_json(const nlohmann::json& json, const char* key, std::optional<double>& value) {
+  const auto& field = json.at(key);
+  if (field.is_string() && field.get<std::string>() == "auto") value.reset();
+  else value = field.get<double>();
 }
 template <typename Enum>
 void read_json(const nlohmann::json& json, const char* key, Named<Enum>& field) {
@@ -157,7 +167,7 @@ void validate(const TrainOptions& o) {
           "and head_epochs are both 0: nothing to train");
   // A rate above 10 is no rate: it only ever yields NaN weights.
   require(std::isfinite(p.head_lr) && p.head_lr > 0 && p.head_lr <= 10, "head_lr", "must be in (0, 10], got " + text(p.head_lr));
-  require(std::isfinite(p.lr) && p.lr > 0 && p.lr <= 10, "lr", "must be in (0, 10], got " + text(p.lr));
+  require(!p.lr || (std::isfinite(*p.lr) && *p.lr > 0 && *p.lr <= 10), "lr", "must be in (0, 10], got " + text(p.lr.value_or(0)));
   require(p.bn_calibration >= 0 && p.bn_calibration <= 1000000, "bn_calibration",
           "must be in [0, 1000000] (0 = off), got " + std::to_string(p.bn_calibration));
   require(p.lr_decay_per_stage > 0 && p.lr_decay_per_stage <= 1, "lr_decay_per_stage",

@@ -115,7 +115,7 @@ void resolve_model(TrainPlan& plan, const models::ModelMetadata* from, spdlog::l
 }
 
 // Every "auto" of the recipe: rare-positive two-class data gets balanced batches, focal loss,
-// val_ap and an F1 threshold; everything else the usual recipe.
+// val_ap, a lower phase-2 rate and an F1 threshold; everything else the usual recipe.
 void resolve_recipe(TrainPlan& plan, spdlog::logger& log) {
   auto& o = plan.options;
   plan.rare_positive = data::is_rare_positive(plan.train, o.sampling.rare_share);
@@ -132,6 +132,10 @@ void resolve_recipe(TrainPlan& plan, spdlog::logger& log) {
   if (!o.checkpoints.monitor) {
     o.checkpoints.monitor = rare ? Monitor::Ap : Monitor::Accuracy;
     if (rare) chosen.push_back("-monitor=val_ap");
+  }
+  if (!o.phases.lr) {
+    o.phases.lr = rare ? 3e-4 : 1e-3;
+    if (rare) chosen.push_back("-lr=3e-4");
   }
   if (o.checkpoints.choose_threshold == "auto") {
     o.checkpoints.choose_threshold = rare ? "f1" : "none";

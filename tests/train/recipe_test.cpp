@@ -177,6 +177,7 @@ TEST(Trainer, RarePositiveDataGetsBalancedBatchesApAndAStoredThreshold) {
   EXPECT_EQ(config["options"]["monitor"], "val_ap");
   EXPECT_EQ(config["options"]["choose_threshold"], "f1");
   EXPECT_EQ(config["options"]["loss"], "focal");
+  EXPECT_DOUBLE_EQ(config["options"]["lr"].get<double>(), 3e-4);
   EXPECT_TRUE(config["resolved"]["rare_positive"].get<bool>());
   EXPECT_NE(log_text.str().find("class 'tower' is only 4.5%"), std::string::npos) << log_text.str();
   EXPECT_NE(log_text.str().find("rare-positive"), std::string::npos) << log_text.str();
@@ -199,11 +200,13 @@ TEST(Trainer, RarePositiveDataGetsBalancedBatchesApAndAStoredThreshold) {
   o.checkpoints.monitor = satx::train::Monitor::Accuracy;
   o.checkpoints.choose_threshold = "none";
   o.loss.kind = satx::train::LossKind::CrossEntropy;
+  o.phases.lr = 2e-3;
   const auto by_hand = satx::train::train(o, test_context());
   const auto config2 = json::parse(satx::testing::read_text(by_hand.run_dir / "config.json"));
   EXPECT_EQ(config2["options"]["sampler"], "shuffle");
   EXPECT_EQ(config2["options"]["monitor"], "val_accuracy");
   EXPECT_EQ(config2["options"]["loss"], "ce");
+  EXPECT_DOUBLE_EQ(config2["options"]["lr"].get<double>(), 2e-3);
   EXPECT_FALSE(satx::models::read_model_metadata(by_hand.best_model).threshold.has_value());
 }
 
@@ -214,6 +217,7 @@ TEST(Trainer, BalancedDataKeepsTheUsualRecipe) {
   EXPECT_EQ(config["options"]["sampler"], "shuffle");
   EXPECT_EQ(config["options"]["monitor"], "val_accuracy");
   EXPECT_EQ(config["options"]["choose_threshold"], "none");
+  EXPECT_DOUBLE_EQ(config["options"]["lr"].get<double>(), 1e-3);
   EXPECT_FALSE(satx::models::read_model_metadata(result.best_model).threshold.has_value());
 }
 

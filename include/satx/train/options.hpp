@@ -45,7 +45,9 @@ struct PhaseOptions {
   double head_lr = 3e-3;
   bool head_cache = true;             ///< phase 1 trains on pooled features computed once (no augmentation)
   int epochs = 5;                     ///< phase 2 (the whole network) epochs
-  double lr = 1e-3;                   ///< phase 2 peak rate
+  /// Phase 2 peak rate; unset = auto: 3e-4 for rare-positive data (whole-network Adam at 1e-3
+  /// wrecked their pretrained features), else 1e-3.
+  std::optional<double> lr;
   bool train_bn = false;              ///< train BatchNorm statistics in phase 2
   int bn_calibration = 256;           ///< with train_bn: tiles pretrained BatchNorm is re-expressed around (0 = off)
   double lr_decay_per_stage = 1.0;    ///< each earlier stage's rate times this (1 = same rate)

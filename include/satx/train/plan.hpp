@@ -52,6 +52,7 @@ struct TrainPlan {
   Monitor monitor() const { return *options.checkpoints.monitor; }
   data::Sampler sampler() const { return *options.sampling.sampler; }
   LossKind loss() const { return *options.loss.kind; }
+  double lr() const { return *options.phases.lr; }  ///< phase 2 peak rate
   /// The metadata a model file of this run carries (training summary left to the caller).
   models::ModelMetadata model_metadata() const;
   /// config.json: {"options": every resolved option, "resolved": what the data, model and

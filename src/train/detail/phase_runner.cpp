@@ -41,7 +41,7 @@ std::string PhaseRunner::collapse_reason(const json& line, const EarlyStopping& 
 }
 
 void PhaseRunner::roll_back(json& line, const std::string& reason, Phase phase, int epoch, int epochs) {
-  const double lr = session_.plan().options.phases.lr;
+  const double lr = session_.plan().lr();
   session_.restore_snapshot();
   ++book_.rollbacks;
   const double before = lr * book_.lr_scale;
@@ -93,7 +93,7 @@ void PhaseRunner::run(Phase phase, int epochs, int first, bool final_phase) {
   for (int epoch = first; epoch < epochs && !stop; ++epoch) {
     const auto epoch_start = std::chrono::steady_clock::now();
     const int global_epoch = (head ? 0 : o.phases.head_epochs) + epoch;
-    const double peak_lr = (head ? o.phases.head_lr : o.phases.lr) * book_.lr_scale;
+    const double peak_lr = (head ? o.phases.head_lr : session_.plan().lr()) * book_.lr_scale;
     const auto stats = s.train_epoch(phase, epoch, epochs, global_epoch, schedule, peak_lr);
     const json validation = s.validate(phase);
 

@@ -138,7 +138,7 @@ void Session::build_optimizer(Phase phase) {
   grouping.lr_decay_per_stage = p.lr_decay_per_stage;
   grouping.freeze_stages = head ? 0 : p.freeze_stages;
   groups_ = group_parameters(*network_, grouping);
-  optimizer_ = make_optimizer(groups_, plan_.options.optimizer, head ? p.head_lr : p.lr);
+  optimizer_ = make_optimizer(groups_, plan_.options.optimizer, head ? p.head_lr : plan_.lr());
   scaler_ = std::make_unique<LossScaler>(plan_.autocast && *plan_.autocast == torch::kHalf);
 }
 
