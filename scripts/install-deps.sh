@@ -12,6 +12,7 @@ packages=(
   libgtest-dev libgmock-dev
   libhdf5-dev
   libssl-dev
+  libcpp-httplib-dev
   # Tests and bench/ use these as an independent reference; satx itself never runs Python.
   python3 python3-torch python3-torchvision python3-h5py python3-numpy python3-sklearn
 )
