@@ -44,6 +44,16 @@ def load_satx_model(path):
     return model.eval(), meta
 
 
+def eval_transform(meta):
+    """PIL image -> the normalized tensor the model expects (resize to its input size)."""
+    size = meta["input_size"]
+    return transforms.Compose([
+        transforms.Resize((size, size)),
+        transforms.ToTensor(),
+        transforms.Normalize(meta["mean"], meta["std"]),
+    ])
+
+
 class TileFolder(Dataset):
     def __init__(self, root, transform):
         self.paths = sorted(
@@ -70,12 +80,7 @@ def main():
     # Upstream PyTorch uses every core by default; Debian's build starts with one thread.
     torch.set_num_threads(os.cpu_count())
     model, meta = load_satx_model(args.model)
-    size = meta["input_size"]
-    transform = transforms.Compose([
-        transforms.Resize((size, size)),
-        transforms.ToTensor(),
-        transforms.Normalize(meta["mean"], meta["std"]),
-    ])
+    transform = eval_transform(meta)
     dataset = TileFolder(args.input, transform)
     loader = DataLoader(dataset, batch_size=args.batch, num_workers=args.workers, shuffle=False)
     classes = meta["classes"]

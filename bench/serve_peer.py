@@ -13,9 +13,8 @@ import os
 import torch
 from flask import Flask, jsonify, request
 from PIL import Image
-from torchvision import transforms
 
-from predict_peer import load_satx_model
+from predict_peer import eval_transform, load_satx_model
 
 
 def main():
@@ -27,12 +26,7 @@ def main():
 
     torch.set_num_threads(args.threads)  # Debian's build starts with one thread
     model, meta = load_satx_model(args.model)
-    size = meta["input_size"]
-    transform = transforms.Compose([
-        transforms.Resize((size, size)),
-        transforms.ToTensor(),
-        transforms.Normalize(meta["mean"], meta["std"]),
-    ])
+    transform = eval_transform(meta)
     classes = meta["classes"]
     app = Flask(__name__)
 
