@@ -134,6 +134,12 @@ struct Server::Impl {
     const int threads = options.http_threads;
     http.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
     http.set_payload_max_length(static_cast<size_t>(options.max_body));
+    // httplib's default adds SO_REUSEPORT, which lets a second server bind a port already
+    // serving and silently take half its connections: a port in use must be an error.
+    http.set_socket_options([](socket_t sock) {
+      int yes = 1;
+      setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    });
     http.set_pre_routing_handler([](const httplib::Request&, httplib::Response&) {
       request_start = std::chrono::steady_clock::now();
       return httplib::Server::HandlerResponse::Unhandled;

@@ -297,6 +297,21 @@ TEST(Serve, AReloadUnderLoadFailsNoRequestAndABadFileKeepsTheOldModel) {
   EXPECT_NE(live.server->metrics_text().find("satx_model_reloads_total{result=\"failed\"} "), std::string::npos);
 }
 
+TEST(Serve, APortAlreadyServingIsAnError) {
+  Fixture f;
+  LiveServer first(f.options());
+  auto options = f.options();
+  options.port = first.port;
+  satx::serve::Server second(options, satx::testing::cpu_context(42));
+  try {
+    second.bind();
+    FAIL() << "a second server bound port " << first.port;
+  } catch (const satx::Error& error) {
+    EXPECT_EQ(error.code(), satx::ErrorCode::Runtime);
+    EXPECT_NE(std::string(error.what()).find(std::to_string(first.port)), std::string::npos) << error.what();
+  }
+}
+
 TEST(Serve, OptionsOutOfRangeAreNamedBeforeTheModelLoads) {
   satx::serve::ServeOptions o;
   o.model = "/nonexistent/model.safetensors";
