@@ -81,7 +81,7 @@ void bind_phases(CLI::App& command, train::PhaseOptions& o) {
             if (!CLI::detail::lexical_cast(text, rate)) throw CLI::ValidationError("--lr", "'" + text + "' is not a number or auto");
             o.lr = rate;
           },
-          "Phase 2 peak learning rate; auto = 3e-4 for rare-positive data, else 1e-3")
+          "Phase 2 peak learning rate; auto = 5e-4 for rare-positive data, else 1e-3")
       ->type_name("FLOAT")
       ->default_str(o.lr ? CLI::detail::to_string(*o.lr) : "auto")
       ->group(group);

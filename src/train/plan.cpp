@@ -134,8 +134,8 @@ void resolve_recipe(TrainPlan& plan, spdlog::logger& log) {
     if (rare) chosen.push_back("-monitor=val_ap");
   }
   if (!o.phases.lr) {
-    o.phases.lr = rare ? 3e-4 : 1e-3;
-    if (rare) chosen.push_back("-lr=3e-4");
+    o.phases.lr = rare ? 5e-4 : 1e-3;
+    if (rare) chosen.push_back("-lr=5e-4");
   }
   if (o.checkpoints.choose_threshold == "auto") {
     o.checkpoints.choose_threshold = rare ? "f1" : "none";

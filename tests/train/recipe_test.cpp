@@ -177,7 +177,7 @@ TEST(Trainer, RarePositiveDataGetsBalancedBatchesApAndAStoredThreshold) {
   EXPECT_EQ(config["options"]["monitor"], "val_ap");
   EXPECT_EQ(config["options"]["choose_threshold"], "f1");
   EXPECT_EQ(config["options"]["loss"], "focal");
-  EXPECT_DOUBLE_EQ(config["options"]["lr"].get<double>(), 3e-4);
+  EXPECT_DOUBLE_EQ(config["options"]["lr"].get<double>(), 5e-4);
   EXPECT_TRUE(config["resolved"]["rare_positive"].get<bool>());
   EXPECT_NE(log_text.str().find("class 'tower' is only 4.5%"), std::string::npos) << log_text.str();
   EXPECT_NE(log_text.str().find("rare-positive"), std::string::npos) << log_text.str();

@@ -45,7 +45,7 @@ struct PhaseOptions {
   double head_lr = 3e-3;
   bool head_cache = true;             ///< phase 1 trains on pooled features computed once (no augmentation)
   int epochs = 5;                     ///< phase 2 (the whole network) epochs
-  /// Phase 2 peak rate; unset = auto: 3e-4 for rare-positive data (whole-network Adam at 1e-3
+  /// Phase 2 peak rate; unset = auto: 5e-4 for rare-positive data (whole-network Adam at 1e-3
   /// wrecked their pretrained features), else 1e-3.
   std::optional<double> lr;
   bool train_bn = false;              ///< train BatchNorm statistics in phase 2
