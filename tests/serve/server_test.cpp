@@ -204,7 +204,10 @@ TEST(Serve, AFullQueueAnswers503WithRetryAfter) {
   LiveServer live(options);
   const std::string png = satx::testing::read_text(f.paths[0]);
   auto first = std::async(std::launch::async, [&] { return live.client().Post("/v1/predict", png, "image/png"); });
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  // The first tile waits in the queue (for company that never comes) until its 1.5 s are up.
+  for (int i = 0; i < 100 && live.server->metrics_text().find("satx_queue_depth 1\n") == std::string::npos; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_NE(live.server->metrics_text().find("satx_queue_depth 1\n"), std::string::npos);
   const auto refused = live.client().Post("/v1/predict", png, "image/png");
   ASSERT_TRUE(refused);
   EXPECT_EQ(refused->status, 503) << refused->body;
