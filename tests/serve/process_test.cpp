@@ -21,12 +21,14 @@ using Clock = std::chrono::steady_clock;
 
 // Starts `satx serve` with stdout and stderr into `log`.
 pid_t start_server(const std::string& model, const std::string& log) {
+  // Everything the child needs is built before fork(): between fork and exec a child of a
+  // threaded process may only make async-signal-safe calls (no malloc).
+  const std::string model_flag = "-model=" + model;
   const pid_t pid = fork();
   if (pid == 0) {
     const int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     dup2(fd, 1);
     dup2(fd, 2);
-    const std::string model_flag = "-model=" + model;
     execl(SATX_BINARY, "satx", "serve", model_flag.c_str(), "-port=0", "-reload-check-ms=0", "-threads=2",
           static_cast<char*>(nullptr));
     _exit(127);
