@@ -270,7 +270,29 @@ std::string read_file_bytes(const std::string& path, std::vector<uint8_t>& bytes
   return problem;
 }
 
+cv::Mat resize_square(const cv::Mat& pixels, int size) {
+  if (pixels.cols == size && pixels.rows == size) return pixels;
+  const bool shrinking = pixels.cols > size || pixels.rows > size;
+  const int interpolation = shrinking ? cv::INTER_AREA : cv::INTER_LINEAR;
+  const cv::Size target(size, size);
+  cv::Mat resized;
+  if (pixels.channels() <= 4) {
+    cv::resize(pixels, resized, target, 0, 0, interpolation);
+  } else {
+    // OpenCV's resize stops at 4 channels; multispectral tiles go band by band.
+    std::vector<cv::Mat> bands;
+    cv::split(pixels, bands);
+    for (auto& band : bands) cv::resize(cv::Mat(band), band, target, 0, 0, interpolation);
+    cv::merge(bands, resized);
+  }
+  return resized;
+}
+
 DecodeResult try_decode_tile_bytes(const std::vector<uint8_t>& bytes, const DecodeOptions& options) {
+  return try_decode_tile_bytes(bytes.data(), bytes.size(), options);
+}
+
+DecodeResult try_decode_tile_bytes(const uint8_t* data, size_t size, const DecodeOptions& options) {
   DecodeResult result;
   if (options.channels < 0 || options.channels > CV_CN_MAX) {
     result.error = "cannot decode to " + std::to_string(options.channels) + " channels";
@@ -279,7 +301,7 @@ DecodeResult try_decode_tile_bytes(const std::vector<uint8_t>& bytes, const Deco
   Tile tile;
   Decoded decoded;
   try {
-    result.error = decode_any(bytes.data(), bytes.size(), options, decoded, tile);
+    result.error = decode_any(data, size, options, decoded, tile);
     if (!result.error.empty()) return result;
     tile.source_channels = decoded.pixels.channels();
     tile.source_depth = decoded.depth_bits;
@@ -290,22 +312,7 @@ DecodeResult try_decode_tile_bytes(const std::vector<uint8_t>& bytes, const Deco
     }
     cv::Mat shaped = to_eight_bit(first_channels(decoded.pixels, plan.keep));
     if (plan.colour_conversion >= 0) cv::cvtColor(shaped, shaped, plan.colour_conversion);
-    if (options.size > 0 && (shaped.cols != options.size || shaped.rows != options.size)) {
-      bool shrinking = shaped.cols > options.size || shaped.rows > options.size;
-      const int interpolation = shrinking ? cv::INTER_AREA : cv::INTER_LINEAR;
-      const cv::Size target(options.size, options.size);
-      cv::Mat resized;
-      if (shaped.channels() <= 4) {
-        cv::resize(shaped, resized, target, 0, 0, interpolation);
-      } else {
-        // OpenCV's resize stops at 4 channels; multispectral tiles go band by band.
-        std::vector<cv::Mat> bands;
-        cv::split(shaped, bands);
-        for (auto& band : bands) cv::resize(cv::Mat(band), band, target, 0, 0, interpolation);
-        cv::merge(bands, resized);
-      }
-      shaped = resized;
-    }
+    if (options.size > 0) shaped = resize_square(shaped, options.size);
     tile.pixels = shaped.isContinuous() ? shaped : shaped.clone();
   } catch (const cv::Exception& e) {
     result.error = "cannot decode (OpenCV: " + e.err + ")";

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include <opencv2/core.hpp>
+
 #include <torch/torch.h>
 
 #include "satx/core/sha256.hpp"
@@ -31,28 +33,22 @@ std::shared_ptr<const ServedModel> load_served_model(const std::filesystem::path
 
 DecodedBody decode_body(const ServedModel& model, const std::string& body, int64_t max_pixels) {
   DecodedBody decoded;
-  const std::vector<uint8_t> bytes(body.begin(), body.end());
   io::DecodeOptions options;
   options.channels = model.metadata().in_channels;
   options.max_pixels = max_pixels;
-  io::DecodeResult result = io::try_decode_tile_bytes(bytes, options);
-  if (result.tile) {
-    // predict's loader decodes to a square of the tile's longer side, capped at the largest
-    // input size; a tile that is not already that square is decoded again at it.
-    const cv::Mat& pixels = result.tile->pixels;
-    const int side = std::min(std::max(pixels.rows, pixels.cols), model.max_input_size);
-    if (pixels.rows != side || pixels.cols != side) {
-      options.size = side;
-      result = io::try_decode_tile_bytes(bytes, options);
-    }
-  }
+  io::DecodeResult result =
+      io::try_decode_tile_bytes(reinterpret_cast<const uint8_t*>(body.data()), body.size(), options);
   if (!result.tile) {
     decoded.error = result.error;
     // io words every pixel-limit refusal "WxH exceeds the N MP limit".
     decoded.too_large = result.error.find(" MP limit") != std::string::npos;
     return decoded;
   }
-  const cv::Mat& pixels = result.tile->pixels;
+  // predict's loader decodes to a square of the tile's longer side, capped at the largest
+  // input size: the same resize, on the tile decoded once.
+  const cv::Mat& natural = result.tile->pixels;
+  const cv::Mat pixels =
+      io::resize_square(natural, std::min(std::max(natural.rows, natural.cols), model.max_input_size));
   decoded.tile = torch::from_blob(pixels.data, {pixels.rows, pixels.cols, pixels.channels()}, torch::kUInt8)
                      .permute({2, 0, 1})
                      .contiguous();

@@ -62,21 +62,22 @@ struct Part {
 
 json scored_json(const ServedModel& model, const torch::Tensor& probabilities, int topk) {
   const auto& classes = model.metadata().classes;
-  const auto p = probabilities.unsqueeze(0);
-  const int64_t label = infer::decide_labels(p, model.threshold)[0].item<int64_t>();
-  json out = {{"label", classes[static_cast<size_t>(label)]}, {"score", probabilities[label].item<double>()}};
+  const int64_t label = infer::decide_labels(probabilities.unsqueeze(0), model.threshold)[0].item<int64_t>();
+  const auto p = probabilities.accessor<float, 1>();  // one read per class, not a tensor op each
+  json out = {{"label", classes[static_cast<size_t>(label)]}, {"score", p[label]}};
   if (model.threshold) out["threshold"] = *model.threshold;
+  std::vector<size_t> order(classes.size());
+  for (size_t c = 0; c < order.size(); ++c) order[c] = c;
   if (topk > 0) {
-    const auto top = probabilities.topk(std::min<int64_t>(topk, probabilities.size(0)));
+    const size_t k = std::min(order.size(), static_cast<size_t>(topk));
+    // Ties keep class order, as the most probable class does in decide_labels.
+    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return p[a] > p[b]; });
     json list = json::array();
-    for (int64_t i = 0; i < std::get<1>(top).size(0); ++i) {
-      const auto index = std::get<1>(top)[i].item<int64_t>();
-      list.push_back({{"label", classes[static_cast<size_t>(index)]}, {"probability", std::get<0>(top)[i].item<double>()}});
-    }
+    for (size_t i = 0; i < k; ++i) list.push_back({{"label", classes[order[i]]}, {"probability", p[order[i]]}});
     out["top"] = list;
   } else {
     json all = json::object();
-    for (size_t c = 0; c < classes.size(); ++c) all[classes[c]] = probabilities[static_cast<int64_t>(c)].item<double>();
+    for (size_t c : order) all[classes[c]] = p[c];
     out["probabilities"] = all;
   }
   return out;

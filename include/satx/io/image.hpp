@@ -54,6 +54,12 @@ DecodeResult try_decode_tile(const std::string& path, const DecodeOptions& optio
 
 /// Like decode_tile_bytes, but returns the reason instead of throwing.
 DecodeResult try_decode_tile_bytes(const std::vector<uint8_t>& bytes, const DecodeOptions& options = {});
+/// The same for bytes held elsewhere (an HTTP body), without copying them.
+DecodeResult try_decode_tile_bytes(const uint8_t* data, size_t size, const DecodeOptions& options = {});
+
+/// `pixels` (CV_8U, any channel count) resized to a `size` x `size` square as decoding does:
+/// INTER_AREA when shrinking, INTER_LINEAR when enlarging, band by band beyond 4 channels.
+cv::Mat resize_square(const cv::Mat& pixels, int size);
 
 /// Reads a whole regular file into `bytes` (reusing its capacity); returns an error text, empty on
 /// success. A folder, FIFO, socket or device, or a file over kMaxTileFileBytes, is refused by name
