@@ -13,8 +13,9 @@ packages=(
   libhdf5-dev
   libssl-dev
   libcpp-httplib-dev
+  libonnx-dev libprotobuf-dev
   # Tests and bench/ use these as an independent reference; satx itself never runs Python.
-  python3 python3-torch python3-torchvision python3-h5py python3-numpy python3-sklearn
+  python3 python3-torch python3-torchvision python3-h5py python3-numpy python3-sklearn python3-onnx
 )
 
 missing=()

@@ -9,6 +9,7 @@ void setup_eval(CLI::App&, Run&);
 void setup_predict(CLI::App&, Run&);
 void setup_predict_merge(CLI::App&, Run&);
 void setup_serve(CLI::App&, Run&);
+void setup_export(CLI::App&, Run&);
 void setup_data(CLI::App&, Run&);
 void setup_weights(CLI::App&, Run&);
 void setup_info(CLI::App&, Run&);
@@ -23,6 +24,7 @@ const std::vector<Command>& command_table() {
       {"predict", "Score tiles (folder, file, list or stdin) into CSV, JSONL or GeoJSON", setup_predict},
       {"predict-merge", "Concatenate the outputs of sharded predict runs", setup_predict_merge},
       {"serve", "Serve a model over HTTP: dynamic batching, health, metrics, live reload", setup_serve},
+      {"export", "Export a model to ONNX (network + softmax, preprocessing in its metadata)", setup_export},
       {"lr-find", "Learning-rate range test: suggests a rate and plots the curve", setup_lr_find},
       {"data", "Dataset tools: 'data check' lints a folder-per-class dataset", setup_data},
       {"weights", "Import published ImageNet weights ('weights import', 'weights list')", setup_weights},

@@ -38,4 +38,16 @@ bool cuda_supports_bf16() {
   return at::detail::getCUDAHooks().supportsBFloat16ConvolutionWithCuDNNv8();
 }
 
+std::optional<std::array<int64_t, 2>> conv2d_zero_padding(const torch::nn::detail::ConvNdOptions<2>& options) {
+#if TORCH_VERSION_MAJOR < 2
+  const auto* explicit_padding = c10::get_if<torch::ExpandingArray<2>>(&options.padding());
+  const bool zeros = c10::get_if<torch::enumtype::kZeros>(&options.padding_mode()) != nullptr;
+#else
+  const auto* explicit_padding = std::get_if<torch::ExpandingArray<2>>(&options.padding());
+  const bool zeros = std::holds_alternative<torch::enumtype::kZeros>(options.padding_mode());
+#endif
+  if (explicit_padding == nullptr || !zeros) return std::nullopt;
+  return std::array<int64_t, 2>{(**explicit_padding)[0], (**explicit_padding)[1]};
+}
+
 }  // namespace satx::compat

@@ -4,9 +4,12 @@
 
 #include <torch/version.h>
 
+#include <array>
+#include <cstdint>
 #include <optional>
 
 #include <c10/core/ScalarType.h>
+#include <torch/nn/options/conv.h>
 
 /// LibTorch 2.4 moved autocast to per-device-type calls and deprecated the GPU-only ones.
 #if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
@@ -34,5 +37,9 @@ void set_cuda_autocast(bool enabled, c10::ScalarType dtype);
 void clear_autocast_cache();
 /// Whether the visible CUDA device computes bfloat16 convolutions (Ampere or newer).
 bool cuda_supports_bf16();
+/// A convolution's explicit zero padding (rows, columns); nullopt for the "same"/"valid"
+/// modes or a padding mode other than zeros.
+/// LibTorch 1.13 holds it in a c10::variant, 2.x in a std::variant.
+std::optional<std::array<int64_t, 2>> conv2d_zero_padding(const torch::nn::detail::ConvNdOptions<2>& options);
 
 }  // namespace satx::compat

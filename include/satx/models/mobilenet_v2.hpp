@@ -59,6 +59,8 @@ class InvertedResidualImpl : public torch::nn::Module {
  public:
   explicit InvertedResidualImpl(const InvertedResidualOptions& options);
   torch::Tensor forward(torch::Tensor input);
+  /// Whether the block adds its input to its output (stride 1, width unchanged).
+  bool residual() const { return residual_; }
 
   torch::nn::Sequential conv{nullptr};
 
