@@ -22,16 +22,28 @@ from PIL import Image
 
 
 def resize_square(pixels, size):
-    """uint8 [H, W, C] -> [size, size, C] as satx decodes tiles: OpenCV's INTER_AREA when either
-    side shrinks, INTER_LINEAR when enlarging, on the 8-bit pixels before normalization."""
+    """uint8 [H, W, C] -> [size, size, C] as satx's decoder resizes: OpenCV's INTER_AREA when
+    either side shrinks, INTER_LINEAR otherwise."""
     try:
         import cv2
     except ImportError:
-        sys.exit("onnx-check: tiles differ from the model's input size; reproducing satx's resize "
-                 "needs OpenCV's Python module (Debian: python3-opencv)")
+        sys.exit("onnx-check: a tile is larger than the model's input size or not square; reproducing "
+                 "satx's resize needs OpenCV's Python module (Debian: python3-opencv)")
     shrinking = pixels.shape[0] > size or pixels.shape[1] > size
     resized = cv2.resize(pixels, (size, size), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)
     return resized.reshape(size, size, -1)
+
+
+def enlarge_bilinear(x, size):
+    """float [C, n, n] -> [C, size, size]: half-pixel centres, no antialiasing, as
+    torch.nn.functional.interpolate(mode='bilinear', align_corners=False) computes."""
+    n = x.shape[1]
+    src = np.maximum((np.arange(size) + 0.5) * (n / size) - 0.5, 0.0)
+    low = np.minimum(np.floor(src).astype(np.int64), n - 1)
+    high = np.minimum(low + 1, n - 1)
+    w = (src - low).astype(np.float32)
+    rows = x[:, low, :] * (1 - w)[None, :, None] + x[:, high, :] * w[None, :, None]
+    return rows[:, :, low] * (1 - w)[None, None, :] + rows[:, :, high] * w[None, None, :]
 
 
 def preprocess(path, meta):
@@ -42,13 +54,20 @@ def preprocess(path, meta):
     pixels = np.asarray(Image.open(path).convert("RGB" if channels == 3 else "L"), dtype=np.uint8)
     if pixels.ndim == 2:
         pixels = pixels[:, :, None]
+    # satx shrinks a large tile on the 8-bit pixels, and enlarges a small one after normalizing.
     size = int(meta["satx.input_size"])
-    if pixels.shape[0] != size or pixels.shape[1] != size:
+    side = max(pixels.shape[0], pixels.shape[1])
+    if side > size:
         pixels = resize_square(pixels, size)
+    elif pixels.shape[0] != pixels.shape[1]:
+        pixels = resize_square(pixels, side)
     x = pixels.astype(np.float32).transpose(2, 0, 1) / 255.0
     mean = np.asarray(json.loads(meta["satx.mean"]), dtype=np.float32)[:, None, None]
     std = np.asarray(json.loads(meta["satx.std"]), dtype=np.float32)[:, None, None]
-    return ((x - mean) / std).astype(np.float32)
+    x = (x - mean) / std
+    if x.shape[1] != size:
+        x = enlarge_bilinear(x, size)
+    return x.astype(np.float32)
 
 
 def main():

@@ -25,4 +25,7 @@ echo "== 3. evaluate on the held-out test split (gate: accuracy >= 0.8)"
 echo "== 4. predict: score every test tile into a CSV"
 "$satx" predict -model="$work/run/best.safetensors" -input="$work/data/test" -output="$work/predictions.csv"
 head -5 "$work/predictions.csv"
+
+echo "== 5. export: the model as ONNX for onnxruntime or TensorRT (docs/serve.md)"
+"$satx" export -model="$work/run/best.safetensors" -out="$work/model.onnx"
 echo "quickstart: done; outputs in $work/"

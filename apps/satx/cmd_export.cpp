@@ -32,7 +32,6 @@ int run_export(const ExportCliOptions& o) {
   // Writing over the input would destroy the only copy of the trained weights.
   if (fs::equivalent(out, o.model, ignored))
     throw_usage("-out " + out.string() + " is the model file itself; name another file");
-  if (fs::is_directory(out)) throw_usage("-out " + out.string() + " is a directory; name a file such as model.onnx");
 
   const auto log = make_logger(o.quiet, /*verbose=*/false);
   const models::LoadedModel model = models::load_model_file(o.model, torch::kCPU);

@@ -16,6 +16,13 @@ namespace fs = std::filesystem;
 namespace satx {
 
 AtomicFile::AtomicFile(fs::path path) : path_(std::move(path)) {
+  // The rename at commit would replace a device, FIFO or socket by a regular file (as root,
+  // /dev/null itself): such a target is refused, as is a folder.
+  std::error_code status_error;
+  const fs::file_status status = fs::status(path_, status_error);
+  if (fs::is_directory(status)) throw_usage("writing " + path_.string() + ": is a folder; name a file");
+  if (fs::exists(status) && !fs::is_regular_file(status))
+    throw_usage("writing " + path_.string() + ": is a device, FIFO or socket, not a regular file; name a file");
   if (path_.has_parent_path()) {
     std::error_code ec;
     fs::create_directories(path_.parent_path(), ec);

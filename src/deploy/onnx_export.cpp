@@ -14,6 +14,7 @@
 #include "satx/core/context.hpp"
 #include "satx/core/error.hpp"
 #include "satx/core/files.hpp"
+#include "satx/core/strings.hpp"
 #include "satx/core/torch_compat.hpp"
 #include "satx/models/mobilenet_v2.hpp"
 #include "satx/models/resnet.hpp"
@@ -183,8 +184,9 @@ std::vector<std::pair<std::string, std::string>> onnx_metadata(const models::Mod
       {"satx.mean", nlohmann::json(metadata.mean).dump()},
       {"satx.std", nlohmann::json(metadata.std).dump()},
       {"satx.preprocess",
-       "8-bit pixels; a tile of another size is first resized to input_size x input_size (OpenCV INTER_AREA "
-       "when either side shrinks, INTER_LINEAR when enlarging); then x = (pixel / 255 - mean) / std per channel"},
+       "x = (pixel / 255 - mean) / std per channel on 8-bit pixels; a tile larger than input_size is first "
+       "shrunk to input_size x input_size (OpenCV INTER_AREA), a smaller one enlarged after normalizing "
+       "(bilinear, half-pixel centres, no antialiasing)"},
   };
   if (metadata.threshold) {
     props.emplace_back("satx.threshold", nlohmann::json(*metadata.threshold).dump());
@@ -258,6 +260,8 @@ std::string export_onnx_bytes(const models::LoadedModel& model, const OnnxExport
     summary->initializers = graph_proto->initializer_size();
     summary->parameters = 0;
     for (const auto& tensor : graph_proto->initializer()) {
+      const std::string& name = tensor.name();
+      if (ends_with(name, ".running_mean") || ends_with(name, ".running_var") || starts_with(name, "relu6.")) continue;
       int64_t count = 1;
       for (int64_t dim : tensor.dims()) count *= dim;
       summary->parameters += count;

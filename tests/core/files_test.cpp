@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <string>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -137,6 +138,25 @@ TEST(AtomicFile, ThrowsRuntimeNamingPathWhenFolderCannotExist) {
     EXPECT_EQ(e.code(), satx::ErrorCode::Runtime);
     EXPECT_NE(std::string(e.what()).find(target.string()), std::string::npos) << e.what();
   }
+}
+
+TEST(AtomicFile, RefusesToReplaceASpecialFileOrFolder) {
+  TempDir dir;
+  const fs::path fifo = dir / "pipe";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  fs::create_directory(dir / "folder");
+  for (const fs::path& target : {fifo, dir / "folder"}) {
+    try {
+      satx::write_file_atomic(target, "data");
+      ADD_FAILURE() << target << " was replaced";
+    } catch (const satx::Error& e) {
+      EXPECT_EQ(e.code(), satx::ErrorCode::Usage);
+      EXPECT_NE(std::string(e.what()).find(target.string()), std::string::npos) << e.what();
+    }
+  }
+  EXPECT_TRUE(fs::is_fifo(fifo));
+  EXPECT_TRUE(fs::is_directory(dir / "folder"));
+  EXPECT_EQ(entries(dir.path()), std::vector<std::string>({"folder", "pipe"}));
 }
 
 TEST(WriteFileAtomic, ReplacesLongerContentWithoutLeftoverTail) {

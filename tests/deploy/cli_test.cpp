@@ -1,5 +1,7 @@
 // `satx export` through the binary: where it writes, what it refuses, and (where onnxruntime is
 // installed) that the exported graph scores tiles as `satx predict` does.
+#include <sys/stat.h>
+
 #include <gtest/gtest.h>
 
 #include "support/python_support.hpp"
@@ -63,6 +65,11 @@ TEST(ExportCli, BadRequestsFailClearlyAndLeaveNoFile) {
   result = run_satx("export -model=" + model + " -out=" + q(dir.path()));
   EXPECT_EQ(result.exit_code, 2) << result.err;
 
+  ASSERT_EQ(::mkfifo((dir / "pipe").c_str(), 0600), 0);
+  result = run_satx("export -model=" + model + " -out=" + q(dir / "pipe"));
+  EXPECT_EQ(result.exit_code, 2) << result.err;
+  EXPECT_TRUE(fs::is_fifo(dir / "pipe")) << "the FIFO was replaced by a file";
+
   write_text(dir / "blocker", "a file where a folder would have to be");
   result = run_satx("export -model=" + model + " -out=" + q(dir / "blocker" / "m.onnx"));
   EXPECT_NE(result.exit_code, 0);
@@ -74,26 +81,33 @@ TEST(ExportCli, BadRequestsFailClearlyAndLeaveNoFile) {
 
   EXPECT_FALSE(fs::exists(dir / "m.onnx"));
   size_t entries = 0;
-  for (const auto& entry : fs::directory_iterator(dir.path())) entries += entry.path().filename() != "blocker";
+  for (const auto& entry : fs::directory_iterator(dir.path())) entries += entry.path().filename() != "blocker" && entry.path().filename() != "pipe";
   EXPECT_EQ(entries, 0u) << "a failed export left a file behind";
 }
 
 // The acceptance check in miniature: onnxruntime on the exported file gives satx predict's
-// probabilities within 1e-4 (bench/onnx_parity.sh runs it on EuroSAT for every architecture).
+// probabilities within 1e-4 (bench/onnx_parity.sh runs it on EuroSAT for every architecture),
+// for tiles at the model's input size, larger ones (shrunk on the 8-bit pixels) and smaller
+// ones (enlarged after normalizing), following the preprocessing the metadata describes.
 TEST(ExportCli, OnnxruntimeGivesSatxPredictsProbabilities) {
-  SATX_REQUIRE_PYTHON(python, "onnxruntime, numpy, PIL");
+  SATX_REQUIRE_PYTHON(python, "onnxruntime, numpy, PIL, cv2");
   Fixture& f = fixture();
   TempDir dir;
   RunResult result = run_satx("export -model=" + q(f.model) + " -out=" + q(dir / "m.onnx") + " -batch=4");
   ASSERT_EQ(result.exit_code, 0) << result.err;
-  result = run_satx("predict -model=" + q(f.model) + " -input=" + q(f.data) + " -output=" + q(dir / "p.csv") +
-                    " -threads=2");
-  ASSERT_EQ(result.exit_code, 0) << result.err;
-  result = run_shell(python + " " + SATX_SOURCE_DIR + "/scripts/onnx-check.py " + q(dir / "m.onnx") + " " +
-                     q(dir / "p.csv"));
-  EXPECT_EQ(result.exit_code, 0) << result.out << result.err;
-  EXPECT_NE(result.out.find("24 tiles"), std::string::npos) << result.out;
-  EXPECT_NE(result.out.find("top-1 agreement 24/24"), std::string::npos) << result.out;
+  for (const int side : {32, 45, 20}) {
+    SCOPED_TRACE("tiles of " + std::to_string(side) + " px for a 32 px model");
+    const fs::path tiles = side == 32 ? f.data : dir / ("tiles" + std::to_string(side));
+    if (side != 32) make_tiny_dataset(tiles, kClasses, 4, side, 5);
+    const fs::path csv = dir / ("p" + std::to_string(side) + ".csv");
+    result = run_satx("predict -model=" + q(f.model) + " -input=" + q(tiles) + " -output=" + q(csv) + " -threads=2");
+    ASSERT_EQ(result.exit_code, 0) << result.err;
+    result = run_shell(python + " " + SATX_SOURCE_DIR + "/scripts/onnx-check.py " + q(dir / "m.onnx") + " " + q(csv));
+    EXPECT_EQ(result.exit_code, 0) << result.out << result.err;
+    const std::string count = std::to_string(side == 32 ? 24 : 12);
+    EXPECT_NE(result.out.find(count + " tiles"), std::string::npos) << result.out;
+    EXPECT_NE(result.out.find("top-1 agreement " + count + "/" + count), std::string::npos) << result.out;
+  }
 }
 
 }  // namespace

@@ -120,6 +120,7 @@ TEST_P(ArchExport, GraphComputesTheNetworksProbabilities) {
   deploy::OnnxExportSummary summary;
   const onnx::ModelProto proto = parse(deploy::export_onnx_bytes(model, {}, &summary));
   EXPECT_EQ(summary.nodes, proto.graph().node_size());
+  EXPECT_EQ(summary.parameters, models::count_parameters(*model.network));
   ASSERT_EQ(proto.opset_import_size(), 1);
   EXPECT_EQ(proto.opset_import(0).version(), 17);
 

@@ -19,7 +19,8 @@ std::string read_file(const std::filesystem::path& path);
 /// removes the temporary file when commit() was never called.
 class AtomicFile {
  public:
-  /// Opens the temporary file; throws Runtime naming `path` on failure.
+  /// Opens the temporary file; throws Runtime naming `path` on failure, Usage when `path` is
+  /// a folder or a special file (device, FIFO, socket) that the rename would replace.
   explicit AtomicFile(std::filesystem::path path);
   ~AtomicFile();
   AtomicFile(const AtomicFile&) = delete;

@@ -31,7 +31,7 @@ struct OnnxExportSummary {
   int opset = 0;
   int64_t nodes = 0;
   int64_t initializers = 0;
-  int64_t parameters = 0;  ///< values stored in the initializers
+  int64_t parameters = 0;  ///< the network's parameters (BatchNorm statistics not counted)
   size_t bytes = 0;        ///< the serialized model
 };
 
