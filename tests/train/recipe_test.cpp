@@ -138,7 +138,11 @@ TEST(Trainer, CollapseGuardStaysQuietOnAHealthyRun) {
   o.phases.head_epochs = 4;
   o.phases.head_lr = 0.01;
   o.phases.epochs = 3;
-  o.phases.lr = 1e-4;  // this random "pretrained" network is more fragile than real ImageNet weights
+  // This random "pretrained" network is far more fragile than ImageNet weights: at 1e-4 its
+  // validation accuracy on 12 tiles dipped from 11 right to 8 for an epoch on one CPU (AMD EPYC)
+  // and not on another, which is a real fall the guard should catch. At 1e-5 phase 2 still
+  // lowers the validation loss (0.373 -> 0.329 here) without that dip.
+  o.phases.lr = 1e-5;
   const auto result = satx::train::train(o, test_context());
   const auto lines = read_metrics(result.run_dir);
   for (const auto& line : lines) EXPECT_FALSE(line.contains("collapse")) << line.dump();
