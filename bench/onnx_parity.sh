@@ -18,14 +18,9 @@ satx="${1:-$root/build/satx}"
 data="${SATX_BENCH_DATA:-$root/../shared/data/eurosat}"
 archs="${SATX_BENCH_ARCHS:-mobilenetv2 resnet50 xception}"
 tiles="${SATX_BENCH_TILES:-256}"
-python="${PYTHON:-}"
-if [[ -z "$python" ]]; then
-  for candidate in python3 /usr/bin/python3; do
-    if "$candidate" -c "import onnxruntime, numpy, PIL" 2>/dev/null; then python="$candidate"; break; fi
-  done
-fi
 [[ -x "$satx" ]] || { echo "satx binary not found at $satx (pass its path)" >&2; exit 2; }
-[[ -n "$python" ]] || { echo "no python3 with onnxruntime, numpy and PIL (set PYTHON; pip install onnxruntime)" >&2; exit 2; }
+source "$here/lib.sh"
+require_python "onnxruntime, numpy, PIL" "set PYTHON; pip install onnxruntime"
 [[ -d "$data/train" && -d "$data/test" ]] || { echo "no EuroSAT at $data (set SATX_BENCH_DATA)" >&2; exit 2; }
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/satx-onnx-XXXXXX")"

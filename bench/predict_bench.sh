@@ -18,14 +18,9 @@ data="${SATX_BENCH_DATA:-$root/../shared/data/eurosat/test}"
 big="${SATX_BENCH_BIG:-100000}"
 rounds="${SATX_BENCH_ROUNDS:-3}"
 batch="${SATX_BENCH_BATCH:-128}"
-python="${PYTHON:-}"
-if [[ -z "$python" ]]; then
-  for candidate in python3 /usr/bin/python3; do
-    if "$candidate" -c "import torch, torchvision, PIL" 2>/dev/null; then python="$candidate"; break; fi
-  done
-fi
 [[ -x "$satx" ]] || { echo "satx binary not found at $satx (pass its path)" >&2; exit 2; }
-[[ -n "$python" ]] || { echo "no python3 with torch, torchvision and PIL (set PYTHON)" >&2; exit 2; }
+source "$here/lib.sh"
+require_python "torch, torchvision, PIL" "set PYTHON"
 [[ -d "$data" ]] || { echo "no tiles at $data (set SATX_BENCH_DATA)" >&2; exit 2; }
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/satx-bench-XXXXXX")"

@@ -23,14 +23,9 @@ satx="${1:-$root/build/satx}"
 tiles_wanted="${SATX_CRASH_TILES:-20000}"
 corrupt_wanted="${SATX_CRASH_CORRUPT:-20}"
 source_dir="${SATX_CRASH_SOURCE:-$root/../shared/data/eurosat/test}"
-python="${PYTHON:-}"
-if [[ -z "$python" ]]; then
-  for candidate in python3 /usr/bin/python3; do
-    if "$candidate" -c "import torch, torchvision" 2>/dev/null; then python="$candidate"; break; fi
-  done
-fi
 [[ -x "$satx" ]] || { echo "satx binary not found at $satx (pass its path)" >&2; exit 2; }
-[[ -n "$python" ]] || { echo "no python3 with torch and torchvision (set PYTHON)" >&2; exit 2; }
+source "$here/lib.sh"
+require_python "torch, torchvision" "set PYTHON"
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/satx-crash-XXXXXX")"
 trap 'rm -rf "$work"' EXIT

@@ -31,15 +31,10 @@ weights_dir="${SATX_WEIGHTS_DIR:-$root/../shared/weights}"
 peer="${SATX_PEER:-1}"
 extra="${SATX_EXTRA:-}"
 [[ -x "$satx" ]] || { echo "satx binary not found at $satx (set SATX)" >&2; exit 2; }
+source "$here/lib.sh"
+require_python "torch, torchvision" "set PYTHON"
 [[ -d "$eurosat/train" ]] || { echo "no EuroSAT at $eurosat (set SATX_EUROSAT)" >&2; exit 2; }
 [[ -f "$weights_dir/mobilenet_v2_imagenet.safetensors" ]] || { echo "no weights in $weights_dir" >&2; exit 2; }
-python="${PYTHON:-}"
-if [[ -z "$python" ]]; then
-  for candidate in python3 /usr/bin/python3; do
-    if "$candidate" -c 'import torch, torchvision' 2>/dev/null; then python="$candidate"; break; fi
-  done
-fi
-[[ -n "$python" ]] || { echo "no python3 with torch and torchvision (set PYTHON)" >&2; exit 2; }
 
 if [[ -n "${SATX_RUNS:-}" ]]; then
   runs="$SATX_RUNS"

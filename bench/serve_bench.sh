@@ -18,14 +18,9 @@ root="$(dirname "$here")"
 satx="${1:-$root/build/satx}"
 connections="${SATX_BENCH_CONNECTIONS:-64}"
 seconds="${SATX_BENCH_SECONDS:-20}"
-python="${PYTHON:-}"
-if [[ -z "$python" ]]; then
-  for candidate in python3 /usr/bin/python3; do
-    if "$candidate" -c "import torch, torchvision, PIL, flask" 2>/dev/null; then python="$candidate"; break; fi
-  done
-fi
 [[ -x "$satx" ]] || { echo "satx binary not found at $satx (pass its path)" >&2; exit 2; }
-[[ -n "$python" ]] || { echo "no python3 with torch, torchvision, PIL and flask (apt install python3-flask)" >&2; exit 2; }
+source "$here/lib.sh"
+require_python "torch, torchvision, PIL, flask" "apt install python3-flask"
 command -v wrk > /dev/null || { echo "wrk not found (apt install wrk)" >&2; exit 2; }
 command -v curl > /dev/null || { echo "curl not found (apt install curl)" >&2; exit 2; }
 

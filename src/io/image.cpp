@@ -31,6 +31,7 @@ struct Decoded {
   cv::Mat pixels;  // any depth, channels in RGB / file band order
   Layout layout = Layout::Gray;
   int depth_bits = 8;
+  bool too_large = false;  // refused by the pixel (or sample) limit from the header alone
 };
 
 Layout layout_for(int channels) {
@@ -82,6 +83,7 @@ std::string decode_any(const uint8_t* data, size_t size, const DecodeOptions& op
     std::string problem = detail::decode_jpeg(data, size, options.max_pixels, jpeg);
     tile.source_width = jpeg.width;
     tile.source_height = jpeg.height;
+    decoded.too_large = jpeg.too_large;
     if (!problem.empty()) return problem;
     if (!jpeg.needs_fallback) {
       decoded.pixels = jpeg.pixels;
@@ -90,6 +92,7 @@ std::string decode_any(const uint8_t* data, size_t size, const DecodeOptions& op
       return "";
     }
     std::string too_big = detail::pixel_limit_problem(jpeg.width, jpeg.height, options.max_pixels);
+    decoded.too_large = !too_big.empty();
     return too_big.empty() ? decode_with_opencv(data, size, format, decoded) : too_big;
   }
 
@@ -98,6 +101,7 @@ std::string decode_any(const uint8_t* data, size_t size, const DecodeOptions& op
     std::string problem = detail::read_tiff(data, size, options.max_pixels, tiff);
     tile.source_width = tiff.width;
     tile.source_height = tiff.height;
+    decoded.too_large = tiff.too_large;
     if (!problem.empty()) return problem;
     if (tiff.needs_fallback) return decode_with_opencv(data, size, format, decoded);
     decoded.pixels = tiff.pixels;
@@ -114,6 +118,7 @@ std::string decode_any(const uint8_t* data, size_t size, const DecodeOptions& op
   tile.source_width = static_cast<int>(std::min<int64_t>(header.width, INT32_MAX));
   tile.source_height = static_cast<int>(std::min<int64_t>(header.height, INT32_MAX));
   std::string too_big = detail::pixel_limit_problem(header.width, header.height, options.max_pixels);
+  decoded.too_large = !too_big.empty();
   if (!too_big.empty()) return too_big;
   std::string damage = format == ImageFormat::Png   ? detail::png_structure_problem(data, size)
                        : format == ImageFormat::Bmp ? detail::bmp_structure_problem(data, size)
@@ -302,7 +307,10 @@ DecodeResult try_decode_tile_bytes(const uint8_t* data, size_t size, const Decod
   Decoded decoded;
   try {
     result.error = decode_any(data, size, options, decoded, tile);
-    if (!result.error.empty()) return result;
+    if (!result.error.empty()) {
+      result.too_large = decoded.too_large;
+      return result;
+    }
     tile.source_channels = decoded.pixels.channels();
     tile.source_depth = decoded.depth_bits;
     ChannelPlan plan = plan_channels(decoded.pixels.channels(), decoded.layout, options.channels);

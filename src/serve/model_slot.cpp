@@ -7,6 +7,7 @@
 #include <torch/torch.h>
 
 #include "satx/core/sha256.hpp"
+#include "satx/data/loader.hpp"
 #include "satx/models/model_file.hpp"
 
 namespace satx::serve {
@@ -40,15 +41,13 @@ DecodedBody decode_body(const ServedModel& model, const std::string& body, int64
       io::try_decode_tile_bytes(reinterpret_cast<const uint8_t*>(body.data()), body.size(), options);
   if (!result.tile) {
     decoded.error = result.error;
-    // io words every pixel-limit refusal "WxH exceeds the N MP limit".
-    decoded.too_large = result.error.find(" MP limit") != std::string::npos;
+    decoded.too_large = result.too_large;
     return decoded;
   }
-  // predict's loader decodes to a square of the tile's longer side, capped at the largest
-  // input size: the same resize, on the tile decoded once.
+  // The square predict's loader brings a tile to, resized on the tile decoded once.
   const cv::Mat& natural = result.tile->pixels;
   const cv::Mat pixels =
-      io::resize_square(natural, std::min(std::max(natural.rows, natural.cols), model.max_input_size));
+      io::resize_square(natural, data::loader_tile_size(std::max(natural.rows, natural.cols), model.max_input_size));
   decoded.tile = torch::from_blob(pixels.data, {pixels.rows, pixels.cols, pixels.channels()}, torch::kUInt8)
                      .permute({2, 0, 1})
                      .contiguous();

@@ -328,6 +328,22 @@ TEST(ImageDecode, RefusesHugeHeadersWithoutAllocating) {
   DecodeOptions small = channels(5);
   small.max_pixels = 5000;
   EXPECT_NE(bad_data_message(dir / "big.tif", small).find("100x100 exceeds"), std::string::npos);
+
+  // The refusal is flagged as such (serve answers 413 to it, 422 to a broken file), the
+  // sample allowance of a many-band TIFF included.
+  for (const char* name : {"huge.png", "huge.bmp", "huge.webp"})
+    EXPECT_TRUE(satx::io::try_decode_tile((dir / name).string()).too_large) << name;
+  EXPECT_TRUE(satx::io::try_decode_tile((dir / "big.tif").string(), small).too_large);
+  satx::io::write_tiff((dir / "bands.tif").string(), cv::Mat(30, 30 * 30, CV_8UC1, cv::Scalar(1)).reshape(30));
+  const satx::io::DecodeResult bands = satx::io::try_decode_tile((dir / "bands.tif").string(), [&] {
+    DecodeOptions o = channels(30);
+    o.max_pixels = 5000;  // 900 pixels fit, 27,000 samples exceed the 20,000 allowed
+    return o;
+  }());
+  EXPECT_TRUE(bands.too_large) << bands.error;
+  EXPECT_NE(bands.error.find("sample limit"), std::string::npos) << bands.error;
+  write_bytes(dir / "text.png", std::vector<uint8_t>{'h', 'i'}, 2);
+  EXPECT_FALSE(satx::io::try_decode_tile((dir / "text.png").string()).too_large);
 }
 
 TEST(ImageDecode, ReducesLargeJpegsWhileDecoding) {

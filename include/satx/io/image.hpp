@@ -38,6 +38,9 @@ struct Tile {
 struct DecodeResult {
   std::optional<Tile> tile;
   std::string error;  ///< the reason alone, without the path ("truncated JPEG (...)")
+  /// The error is the pixel limit (DecodeOptions::max_pixels, or its sample allowance for
+  /// many-band TIFFs), judged from the header: the image is too large, not broken.
+  bool too_large = false;
 };
 
 /// Decodes `path`. Throws BadData with the path and the reason (zero bytes, truncated,

@@ -4,26 +4,31 @@
 
 namespace satx::deploy::detail {
 
-onnx::AttributeProto int_attribute(const std::string& name, int64_t value) {
+namespace {
+
+onnx::AttributeProto typed_attribute(const std::string& name, onnx::AttributeProto::AttributeType type) {
   onnx::AttributeProto attribute;
   attribute.set_name(name);
-  attribute.set_type(onnx::AttributeProto::INT);
+  attribute.set_type(type);
+  return attribute;
+}
+
+}  // namespace
+
+onnx::AttributeProto int_attribute(const std::string& name, int64_t value) {
+  onnx::AttributeProto attribute = typed_attribute(name, onnx::AttributeProto::INT);
   attribute.set_i(value);
   return attribute;
 }
 
 onnx::AttributeProto float_attribute(const std::string& name, float value) {
-  onnx::AttributeProto attribute;
-  attribute.set_name(name);
-  attribute.set_type(onnx::AttributeProto::FLOAT);
+  onnx::AttributeProto attribute = typed_attribute(name, onnx::AttributeProto::FLOAT);
   attribute.set_f(value);
   return attribute;
 }
 
 onnx::AttributeProto ints_attribute(const std::string& name, const std::vector<int64_t>& values) {
-  onnx::AttributeProto attribute;
-  attribute.set_name(name);
-  attribute.set_type(onnx::AttributeProto::INTS);
+  onnx::AttributeProto attribute = typed_attribute(name, onnx::AttributeProto::INTS);
   for (int64_t value : values) attribute.add_ints(value);
   return attribute;
 }

@@ -109,7 +109,10 @@ std::string decode_jpeg(const uint8_t* data, size_t size, int64_t max_pixels, Jp
     image.pixels.release();
     return std::string(manager.hit_end ? "truncated JPEG (" : "corrupt JPEG (") + manager.error + ")";
   }
-  if (!limit_problem.empty()) return limit_problem + " (even decoded at 1/8 scale)";
+  if (!limit_problem.empty()) {
+    image.too_large = true;
+    return limit_problem + " (even decoded at 1/8 scale)";
+  }
   if (manager.damaged) {
     image.pixels.release();
     return std::string(manager.hit_end ? "truncated JPEG (" : "corrupt JPEG data (") + manager.damage + ")";

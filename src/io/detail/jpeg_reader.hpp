@@ -17,6 +17,7 @@ struct JpegImage {
   int components = 0;      ///< components in the file
   int reduction = 1;       ///< 1, 2, 4 or 8: the DCT scaling used to fit max_pixels
   bool needs_fallback = false;  ///< CMYK/YCCK: left for OpenCV
+  bool too_large = false;       ///< refused: over max_pixels even at 1/8 scale
 };
 
 /// Decodes, reducing by 2/4/8 when the image has more than `max_pixels`. Returns the reason

@@ -137,9 +137,11 @@ std::string read_tiff(const uint8_t* data, size_t size, int64_t max_pixels, Tiff
   image.bits = bits;
 
   std::string too_big = pixel_limit_problem(width, height, max_pixels);
-  if (!too_big.empty()) return too_big;
+  image.too_large = !too_big.empty();
+  if (image.too_large) return too_big;
   // Bands multiply memory too: allow as many samples as a max_pixels RGBA image has.
-  if (samples > CV_CN_MAX || double(width) * height * samples > double(max_pixels) * 4)
+  image.too_large = samples > CV_CN_MAX || double(width) * height * samples > double(max_pixels) * 4;
+  if (image.too_large)
     return std::to_string(width) + "x" + std::to_string(height) + " with " + std::to_string(samples) +
            " bands exceeds the sample limit (" + std::to_string(max_pixels / 1000000 * 4) + " M samples)";
 

@@ -17,6 +17,7 @@ struct TiffImage {
   int samples = 0;          ///< samples per pixel
   int bits = 0;             ///< bits per sample
   bool rgb = false;         ///< photometric RGB: samples 0..2 are R, G, B; the rest alpha or extra
+  bool too_large = false;   ///< refused: over max_pixels, or too many samples for it
   bool gray_alpha = false;  ///< one gray sample plus alpha
   bool needs_fallback = false;  ///< palette, YCbCr, CMYK, 1-bit...: left for OpenCV's reader
 };
