@@ -15,6 +15,7 @@ void setup_weights(CLI::App&, Run&);
 void setup_info(CLI::App&, Run&);
 void setup_sample_data(CLI::App&, Run&);
 void setup_lr_find(CLI::App&, Run&);
+void setup_tune(CLI::App&, Run&);
 
 const std::vector<Command>& command_table() {
   static const std::vector<Command> table = {
@@ -25,6 +26,7 @@ const std::vector<Command>& command_table() {
       {"predict-merge", "Concatenate the outputs of sharded predict runs", setup_predict_merge},
       {"serve", "Serve a model over HTTP: dynamic batching, health, metrics, live reload", setup_serve},
       {"export", "Export a model to ONNX (network + softmax, preprocessing in its metadata)", setup_export},
+      {"tune", "Search training hyperparameters: TPE sampling, ASHA early stopping, a leaderboard", setup_tune},
       {"lr-find", "Learning-rate range test: suggests a rate and plots the curve", setup_lr_find},
       {"data", "Dataset tools: 'data check' lints a folder-per-class dataset", setup_data},
       {"weights", "Import published ImageNet weights ('weights import', 'weights list')", setup_weights},

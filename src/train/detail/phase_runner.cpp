@@ -99,7 +99,7 @@ void PhaseRunner::run(Phase phase, int epochs, int first, bool final_phase) {
 
     json line = {{"phase", name},  {"epoch", epoch + 1},           {"epochs", epochs},
                  {"global_epoch", global_epoch + 1}, {"lr", stats.lr}, {"train_loss", stats.loss()},
-                 {"train_accuracy", stats.accuracy()}};
+                 {"train_accuracy", stats.accuracy()}, {"monitor", monitor_key(monitor)}};
     line.update(validation);
     const double monitored = validation.value(monitor_key(monitor), std::nan(""));
     const bool improved = stopping.update(monitored);
