@@ -16,6 +16,8 @@ packages=(
   libonnx-dev libprotobuf-dev
   # Tests and bench/ use these as an independent reference; satx itself never runs Python.
   python3 python3-torch python3-torchvision python3-h5py python3-numpy python3-sklearn python3-onnx
+  # The satx report test renders the HTML page in a real browser (headless).
+  chromium
 )
 
 missing=()

@@ -1,5 +1,6 @@
 // satx eval: score a labelled folder, print the metrics, optionally choose and store a binary
 // threshold, and fail (exit 4) below quality floors.
+#include <filesystem>
 #include <iostream>
 
 #include "cli.hpp"
@@ -9,6 +10,7 @@
 #include "satx/data/dataset.hpp"
 #include "satx/eval/evaluator.hpp"
 #include "satx/eval/gate.hpp"
+#include "satx/eval/html_report.hpp"
 #include "satx/eval/report.hpp"
 #include "satx/eval/threshold.hpp"
 #include "satx/models/model_file.hpp"
@@ -25,8 +27,31 @@ struct EvalCliOptions {
   std::string json;
   std::string csv;
   std::string misclassified;
+  std::string report;
+  eval::HtmlReportOptions html;
   std::vector<std::string> fail_under;
 };
+
+// The HTML page of this evaluation; a model inside a training run folder brings the run's curves
+// and recipe along.
+void write_report(const EvalCliOptions& o, const models::ModelMetadata& metadata, const eval::EvalResult& result,
+                  const Context& context) {
+  eval::HtmlReportInput input;
+  input.model = metadata;
+  input.model_path = o.model;
+  const std::filesystem::path folder = std::filesystem::absolute(o.model).parent_path();
+  std::error_code missing;
+  if (std::filesystem::exists(folder / "metrics.jsonl", missing) || std::filesystem::exists(folder / "config.json", missing)) {
+    try {
+      input.run = eval::read_run_folder(folder);
+    } catch (const Error& error) {
+      context.log->warn("the report leaves out the run folder {}: {}", folder.string(), error.what());
+    }
+  }
+  input.evaluation = eval::report_evaluation(result, o.data, o.html.gallery);
+  const uint64_t bytes = eval::write_html_report(o.report, input, o.html);
+  context.log->info("wrote {} ({:.1f} KB)", o.report, bytes / 1024.0);
+}
 
 std::string gate_help() {
   std::string text = "Exit 4 when METRIC < FLOOR (repeatable), e.g. -fail-under accuracy=0.95. Metrics:";
@@ -71,6 +96,7 @@ int run_eval(const EvalCliOptions& o, const CommonOptions& common) {
   infer::InferenceEngine engine(std::move(model), context.device, o.engine);
   eval::EvalOptions options = o.eval;
   options.topk = topk;
+  if (!o.report.empty()) options.least_confident = o.html.gallery;
 
   context.log->info("evaluating {} on {} ({} tiles, {} classes{})", o.model, o.data, dataset.samples.size(),
                     metadata.classes.size(),
@@ -114,6 +140,7 @@ int run_eval(const EvalCliOptions& o, const CommonOptions& common) {
   if (!o.csv.empty()) write_file_atomic(o.csv, eval::report_to_csv(result.report));
   if (!o.misclassified.empty())
     write_file_atomic(o.misclassified, eval::misclassified_csv(result.misclassified, metadata.classes));
+  if (!o.report.empty()) write_report(o, metadata, result, context);
 
   if (!failures.empty()) {
     std::string message = "quality gate failed: ";
@@ -147,6 +174,11 @@ void setup_eval(CLI::App& command, Run& run) {
   command.add_option("--predictions", o.eval.predictions,
                      "Write every scored tile (path, true label, predicted label, score, class probabilities) as CSV")
       ->group("Output");
+  command.add_option("--report", o.report,
+                     "Write a self-contained HTML report (confusion heat map, per-class metrics, curves, error gallery) "
+                     "to this file")
+      ->group("Output");
+  bind_html_report_options(command, o.html, "HTML report");
 
   bind_engine_options(command, o.engine);
   bind_scorer_options(command, o.eval.scorer);

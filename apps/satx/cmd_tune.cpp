@@ -136,26 +136,28 @@ void print_event(const train::TuneEvent& e, const TuneCliOptions& o) {
       std::fprintf(stderr, "budget spent: no new trials; waiting for the running ones\n");
       break;
     case Kind::TrialStart:
-      std::fprintf(stderr, "trial %d/%d: %s\n", e.trial->index + 1, o.tune.trials, params_text(e.trial->params).c_str());
+      // Trials are numbered as their folders (trials/0007) and the leaderboard number them: from 0.
+      std::fprintf(stderr, "trial %d (%d of %d): %s\n", e.trial->index, e.trial->index + 1, o.tune.trials,
+                   params_text(e.trial->params).c_str());
       break;
     case Kind::TrialEpoch: {
       const double value = e.trial->values.at(e.epoch);
       if (e.cutoff)
-        std::fprintf(stderr, "trial %d epoch %d: %s %.4f, rung cutoff %.4f: %s\n", e.trial->index + 1, e.epoch,
+        std::fprintf(stderr, "trial %d epoch %d: %s %.4f, rung cutoff %.4f: %s\n", e.trial->index, e.epoch,
                      e.metric.c_str(), value, *e.cutoff, e.message == "stop" ? "stopped" : "continues");
       else if (o.common.verbose)
-        std::fprintf(stderr, "trial %d epoch %d: %s %.4f\n", e.trial->index + 1, e.epoch, e.metric.c_str(), value);
+        std::fprintf(stderr, "trial %d epoch %d: %s %.4f\n", e.trial->index, e.epoch, e.metric.c_str(), value);
       break;
     }
     case Kind::TrialEnd: {
       const auto& t = *e.trial;
       if (t.status == train::TrialStatus::Failed) {
-        std::fprintf(stderr, "trial %d failed: %s\n", t.index + 1, e.message.c_str());
+        std::fprintf(stderr, "trial %d failed: %s\n", t.index, e.message.c_str());
       } else {
         double best = std::nan("");
         for (const auto& [epoch, value] : t.values)
           if (std::isnan(best) || (e.metric.find("loss") == std::string::npos ? value > best : value < best)) best = value;
-        std::fprintf(stderr, "trial %d %s after %d epochs in %s: %s %.4f%s\n", t.index + 1, train::trial_status_name(t.status),
+        std::fprintf(stderr, "trial %d %s after %d epochs in %s: %s %.4f%s\n", t.index, train::trial_status_name(t.status),
                      t.epochs(), format_duration(t.wall_seconds).c_str(), e.metric.c_str(), best,
                      e.best ? " (best so far)" : "");
       }
@@ -192,6 +194,8 @@ int run_tune(TuneCliOptions& o, const CLI::App& command) {
   sigaction(SIGINT, &action, nullptr);
   sigaction(SIGTERM, &action, nullptr);
 
+  if (!o.common.quiet)
+    std::fprintf(stderr, "search folder: %s (journal.jsonl, trials/, leaderboard.csv)\n", o.tune.out.c_str());
   auto runner = train::make_process_runner(o.tune);
   const auto result = train::tune(o.tune, *runner, [&o](const train::TuneEvent& e) { print_event(e, o); }, &g_cancel);
   const auto& summary = result.summary;
@@ -200,7 +204,7 @@ int run_tune(TuneCliOptions& o, const CLI::App& command) {
               result.trials.size(), counts["finished"].get<int>(), counts["stopped"].get<int>(), counts["failed"].get<int>());
   if (summary.contains("best")) {
     const auto& best = summary["best"];
-    std::printf("best: trial %d, %s %.4f: %s\n", best["trial"].get<int>() + 1, result.metric.c_str(),
+    std::printf("best: trial %d, %s %.4f: %s\n", best["trial"].get<int>(), result.metric.c_str(),
                 best["value"].get<double>(), params_text(best["params"]).c_str());
     std::printf("model: %s\n", (o.tune.out / "best" / "best.safetensors").c_str());
     const auto& c = summary["compute"];
@@ -213,7 +217,8 @@ int run_tune(TuneCliOptions& o, const CLI::App& command) {
   }
   std::printf("leaderboard: %s\n", (o.tune.out / "leaderboard.csv").c_str());
   if (result.interrupted) {
-    std::fprintf(stderr, "interrupted: rerun the same command to continue (finished trials are kept)\n");
+    std::fprintf(stderr, "interrupted: rerun the same command with -out=%s to continue (finished trials are kept)\n",
+                 o.tune.out.c_str());
     return 130;
   }
   return 0;

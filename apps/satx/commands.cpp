@@ -6,6 +6,7 @@ namespace satx::cli {
 void setup_train(CLI::App&, Run&);
 void setup_finetune(CLI::App&, Run&);
 void setup_eval(CLI::App&, Run&);
+void setup_report(CLI::App&, Run&);
 void setup_predict(CLI::App&, Run&);
 void setup_predict_merge(CLI::App&, Run&);
 void setup_serve(CLI::App&, Run&);
@@ -22,6 +23,7 @@ const std::vector<Command>& command_table() {
       {"train", "Train a tile classifier: frozen backbone + new head, then the full network", setup_train},
       {"finetune", "Continue training a satx model on new or extended data", setup_finetune},
       {"eval", "Evaluate a model on a labelled folder: metrics, confusion matrix, quality gates", setup_eval},
+      {"report", "Write one self-contained HTML page of a training run: curves, confusion, errors, model card", setup_report},
       {"predict", "Score tiles (folder, file, list or stdin) into CSV, JSONL or GeoJSON", setup_predict},
       {"predict-merge", "Concatenate the outputs of sharded predict runs", setup_predict_merge},
       {"serve", "Serve a model over HTTP: dynamic batching, health, metrics, live reload", setup_serve},

@@ -37,4 +37,11 @@ void bind_threshold_option(CLI::App& command, std::optional<double>& threshold) 
       ->group("Decision");
 }
 
+void bind_html_report_options(CLI::App& command, eval::HtmlReportOptions& options, const std::string& group) {
+  command.add_option("--gallery", options.gallery, "HTML report: tiles in each gallery (most confident errors, least confident correct)")
+      ->group(group);
+  command.add_option("--thumbnail", options.thumbnail, "HTML report: thumbnail size in px (longer side)")->group(group);
+  command.add_option("--title", options.title, "HTML report: page heading (default: 'satx report: <run folder>')")->group(group);
+}
+
 }  // namespace satx::cli

@@ -9,6 +9,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "satx/eval/html_report.hpp"
 #include "satx/infer/engine.hpp"
 #include "satx/infer/scorer.hpp"
 
@@ -22,6 +23,10 @@ void bind_scorer_options(CLI::App& command, infer::ScorerOptions& options);
 
 /// -threshold for two-class models, overriding the model's stored one (group "Decision").
 void bind_threshold_option(CLI::App& command, std::optional<double>& threshold);
+
+/// -gallery, -thumbnail, -title of the HTML report into `options` (report and
+/// eval -report share them).
+void bind_html_report_options(CLI::App& command, eval::HtmlReportOptions& options, const std::string& group);
 
 /// Binds an enum option: `names` maps each accepted spelling to its value; --help lists them.
 template <typename Enum>

@@ -46,6 +46,9 @@ ChildProcess::ChildProcess(const std::vector<std::string>& argv, const std::file
   if (pid_ == 0) {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (::getppid() != parent) ::_exit(127);  // the parent died before prctl took effect
+    // A group of its own: a terminal's Ctrl-C reaches the parent, which ends the child itself
+    // (and can tell an interruption from a failure).
+    ::setpgid(0, 0);
     if (null_fd >= 0) ::dup2(null_fd, STDIN_FILENO);
     ::dup2(log_fd, STDOUT_FILENO);
     ::dup2(log_fd, STDERR_FILENO);

@@ -1,6 +1,7 @@
 #include "satx/eval/evaluator.hpp"
 #include "satx/core/strings.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <memory>
@@ -20,6 +21,20 @@ std::string number(float value) {
   char text[32];
   std::snprintf(text, sizeof text, "%.9g", static_cast<double>(value));
   return text;
+}
+
+// A bounded max-heap on score: the kept tiles are the `limit` lowest seen so far, and a full
+// heap costs one comparison per further tile.
+void keep_least_confident(std::vector<ScoredTile>& heap, size_t limit, ScoredTile tile) {
+  const auto higher = [](const ScoredTile& a, const ScoredTile& b) { return a.score < b.score; };
+  if (heap.size() < limit) {
+    heap.push_back(std::move(tile));
+    std::push_heap(heap.begin(), heap.end(), higher);
+  } else if (tile.score < heap.front().score) {
+    std::pop_heap(heap.begin(), heap.end(), higher);
+    heap.back() = std::move(tile);
+    std::push_heap(heap.begin(), heap.end(), higher);
+  }
 }
 
 }  // namespace
@@ -72,6 +87,7 @@ EvalResult evaluate(infer::InferenceEngine& engine, const data::Dataset& dataset
     predictions = std::make_unique<AtomicFile>(options.predictions);
     predictions->write(predictions_csv_header(metadata.classes));
   }
+  std::vector<ScoredTile> unsure;
   MetricsAccumulator metrics(metadata.classes, resolve_topk(options.topk, metadata.classes.size()), threshold);
   EvalResult result;
   const auto total = static_cast<int64_t>(paths.size());
@@ -97,8 +113,12 @@ EvalResult evaluate(infer::InferenceEngine& engine, const data::Dataset& dataset
           for (int64_t c = 0; c < classes; ++c) line += "," + number(row[c]);
           predictions->write(line + "\n");
         }
-        if (t[i] == g[i]) continue;
         const float* row = prob + static_cast<int64_t>(i) * classes;
+        if (t[i] == g[i]) {
+          if (options.least_confident > 0) keep_least_confident(unsure, options.least_confident,
+                                                                {paths[batch.indices[i]], t[i], g[i], row[g[i]], row[t[i]]});
+          continue;
+        }
         result.misclassified.push_back({paths[batch.indices[i]], t[i], g[i], row[g[i]], row[t[i]]});
       }
     }
@@ -113,6 +133,11 @@ EvalResult evaluate(infer::InferenceEngine& engine, const data::Dataset& dataset
   result.report = metrics.report();
   result.positive_scores = metrics.positive_scores();
   result.positive_labels = metrics.positive_labels();
+  // Lowest score first; ties broken by path, so the gallery does not depend on the heap's layout.
+  result.least_confident = std::move(unsure);
+  std::sort(result.least_confident.begin(), result.least_confident.end(), [](const ScoredTile& a, const ScoredTile& b) {
+    return a.score != b.score ? a.score < b.score : a.path < b.path;
+  });
   result.seconds = seconds_since(start);
   return result;
 }

@@ -134,6 +134,15 @@ ThresholdPoint choose_threshold(const std::vector<float>& scores, const std::vec
   return *best;
 }
 
+std::vector<ThresholdPoint> threshold_curve(const std::vector<float>& scores, const std::vector<uint8_t>& labels) {
+  const std::vector<SweepPoint> points = sweep(scores, labels);
+  std::vector<ThresholdPoint> curve;
+  if (points.empty()) return curve;
+  curve.reserve(points.size());
+  for (const auto& p : points) curve.push_back(make_point(p.score, p.tp, p.fp, points.back().tp, points.back().fp));
+  return curve;
+}
+
 double roc_auc(const std::vector<float>& scores, const std::vector<uint8_t>& labels) {
   const std::vector<SweepPoint> points = sweep(scores, labels);
   if (points.empty() || points.back().tp == 0 || points.back().fp == 0) return std::nan("");

@@ -2,11 +2,13 @@
 
 #include <algorithm>
 #include <fstream>
+#include <sstream>
 
 #include <nlohmann/json.hpp>
 
 #include "io/detail/record_reader.hpp"
 #include "satx/core/error.hpp"
+#include "satx/core/files.hpp"
 
 namespace fs = std::filesystem;
 
@@ -224,6 +226,21 @@ OutputScan scan_error_log(const fs::path& path, const std::function<void(ErrorEn
       on_entry(ErrorEntry{unescape_field(line.substr(0, tab)), tab == std::string::npos ? "" : unescape_field(line.substr(tab + 1))});
   }
   return scan;
+}
+
+int64_t read_csv_rows(const fs::path& path, const std::function<void(std::vector<std::string>&)>& on_row) {
+  std::string text = read_file(path);
+  // A hand-written file may lack the final newline; its last row still counts.
+  if (!text.empty() && text.back() != '\n') text += '\n';
+  std::istringstream in(std::move(text));
+  detail::CsvRecordReader reader(in);
+  std::vector<std::string> fields;
+  int64_t rows = 0;
+  while (reader.next(fields) == ReadStatus::Record) {
+    ++rows;
+    on_row(fields);
+  }
+  return rows;
 }
 
 fs::path error_log_path(const fs::path& output) { return fs::path(output.string() + ".errors"); }

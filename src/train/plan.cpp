@@ -7,6 +7,7 @@
 #include <spdlog/logger.h>
 
 #include "satx/core/error.hpp"
+#include "satx/core/hardware.hpp"
 #include "satx/core/strings.hpp"
 #include "satx/data/loader.hpp"
 #include "satx/infer/precision.hpp"
@@ -319,6 +320,8 @@ json TrainPlan::to_json() const {
                    {"train_tiles", train.samples.size()},
                    {"valid_tiles", valid.samples.size()},
                    {"train_class_counts", train.class_counts},
+                   {"valid_class_counts", valid.class_counts},
+                   {"hardware", describe_hardware(device)},
                    {"rare_positive", rare_positive},
                    {"satx_version", version()},
                    {"torch_version", torch_version()}};

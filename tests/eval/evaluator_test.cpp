@@ -1,4 +1,5 @@
 // eval::evaluate over a tiny model: coverage, unreadable tiles, misclassified rows, the predictions CSV, option errors.
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <sstream>
@@ -244,6 +245,27 @@ TEST(Evaluate, MisclassifiedMatchThePredictionsCsvForAnArgmaxModel) {
   EXPECT_NEAR(result.report.accuracy, 1.0 - static_cast<double>(wrong) / 12.0, 1e-12);
   EXPECT_FALSE(result.report.binary);
   EXPECT_TRUE(result.positive_scores.empty());
+}
+
+TEST(Evaluate, KeepsTheLeastConfidentCorrectTilesLowestScoreFirstWhenAsked) {
+  TempDir dir;
+  auto e = engine(models().binary);
+  const auto dataset = dataset_for(models().binary_data, kBinary);
+  EvalOptions options = small_batches();
+  options.predictions = (dir / "predictions.csv").string();
+  EXPECT_TRUE(evaluate(e, dataset, options, context()).least_confident.empty());  // off by default
+  options.least_confident = 5;
+  const EvalResult result = evaluate(e, dataset, options, context());
+  std::vector<float> correct_scores;
+  for (const auto& row : read_predictions(options.predictions, predictions_csv_header(kBinary)))
+    if (row.truth == row.predicted) correct_scores.push_back(row.score);
+  std::sort(correct_scores.begin(), correct_scores.end());
+  ASSERT_EQ(result.least_confident.size(), 5u);
+  for (size_t i = 0; i < 5; ++i) {
+    const ScoredTile& tile = result.least_confident[i];
+    EXPECT_EQ(tile.truth, tile.predicted) << tile.path;
+    EXPECT_EQ(tile.score, correct_scores[i]) << tile.path;
+  }
 }
 
 TEST(Evaluate, RejectsADatasetWhoseClassesAreNotInTheModelOrder) {

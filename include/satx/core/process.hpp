@@ -11,7 +11,8 @@
 namespace satx {
 
 /// A running child. It dies with its parent (Linux PR_SET_PDEATHSIG), so a killed parent never
-/// leaves a child writing into a folder a later run reuses.
+/// leaves a child writing into a folder a later run reuses; it runs in a process group of its
+/// own, so a terminal's Ctrl-C goes to the parent alone.
 class ChildProcess {
  public:
   /// Starts `argv[0]` (a path) with `argv`, stdout and stderr appended to `log`; stdin is

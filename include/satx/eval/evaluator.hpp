@@ -28,16 +28,22 @@ struct EvalOptions {
   /// When set, every scored tile is written there as CSV (written atomically at the end):
   /// `path,true_label,predicted_label,score,<p(class)...>`, probabilities with 9 significant digits.
   std::string predictions;
+  /// Keep this many correctly labelled tiles with the lowest score in EvalResult::least_confident
+  /// (the HTML report's gallery); memory stays bounded by the count, not the data.
+  size_t least_confident = 0;
 };
 
-/// A tile the model got wrong.
-struct Misclassified {
+/// One scored tile: where it is, its true and predicted class and their probabilities.
+struct ScoredTile {
   std::string path;
   int64_t truth = 0;
   int64_t predicted = 0;
   float score = 0;        ///< probability of the predicted class
   float truth_score = 0;  ///< probability of the true class
 };
+
+/// A tile the model got wrong.
+using Misclassified = ScoredTile;
 
 /// Progress: tiles handled so far of the total.
 using EvalProgress = std::function<void(int64_t done, int64_t total)>;
@@ -46,6 +52,7 @@ using EvalProgress = std::function<void(int64_t done, int64_t total)>;
 struct EvalResult {
   Report report;
   std::vector<Misclassified> misclassified;  ///< in dataset order
+  std::vector<ScoredTile> least_confident;   ///< correct tiles, lowest score first (EvalOptions::least_confident)
   std::vector<data::BadFile> failed;         ///< tiles left out because they could not be read
   std::vector<float> positive_scores;        ///< binary models: p(class 1) per scored tile
   std::vector<uint8_t> positive_labels;      ///< binary models: 1 when the tile is of class 1

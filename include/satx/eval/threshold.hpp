@@ -37,6 +37,10 @@ ThresholdPoint evaluate_threshold(const std::vector<float>& scores, const std::v
 ThresholdPoint choose_threshold(const std::vector<float>& scores, const std::vector<uint8_t>& labels,
                                 const ThresholdCriterion& criterion);
 
+/// The operating point at every distinct score, highest threshold first (threshold = the
+/// score, positive when score >= it): the ROC and precision-recall curves. Empty for no scores.
+std::vector<ThresholdPoint> threshold_curve(const std::vector<float>& scores, const std::vector<uint8_t>& labels);
+
 /// Area under the ROC curve (ties counted half); NaN without both classes.
 double roc_auc(const std::vector<float>& scores, const std::vector<uint8_t>& labels);
 

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json_fwd.hpp>
 
@@ -64,6 +65,13 @@ std::string format_error_line(const ErrorEntry& entry);
 
 /// Reads an error log; a torn last line is left out of valid_bytes.
 OutputScan scan_error_log(const std::filesystem::path& path, const std::function<void(ErrorEntry&&)>& on_entry);
+
+/// Reads the CSV at `path` (RFC 4180, as csv_field writes it; CRLF accepted), calling `on_row`
+/// with the fields of every record, the header first (a last row without its newline counts);
+/// returns how many there were.
+/// BadData naming `path` when it cannot be opened. For satx's other CSV files (eval's
+/// -predictions, a tuning leaderboard).
+int64_t read_csv_rows(const std::filesystem::path& path, const std::function<void(std::vector<std::string>&)>& on_row);
 
 /// The error log that belongs to an output: `<output>.errors`.
 std::filesystem::path error_log_path(const std::filesystem::path& output);
