@@ -17,24 +17,12 @@ set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(dirname "$here")"
-satx="${SATX:-$root/build/satx}"
-data="${SATX_EUROSAT:-$root/../shared/data/eurosat}"
-weights="${SATX_WEIGHTS_FILE:-$root/../shared/weights/mobilenet_v2_imagenet.safetensors}"
+# shellcheck source=bench/lib.sh
+source "$here/lib.sh"
+eurosat_inputs
 budget="${SATX_TUNE_BUDGET:-60m}"
-[[ -x "$satx" ]] || { echo "satx binary not found at $satx (set SATX)" >&2; exit 2; }
-for split in train valid test; do
-  [[ -d "$data/$split" ]] || { echo "no $data/$split (set SATX_EUROSAT)" >&2; exit 2; }
-done
-[[ -f "$weights" ]] || { echo "no weights at $weights (set SATX_WEIGHTS_FILE)" >&2; exit 2; }
 command -v jq >/dev/null || { echo "jq is needed to read tune.json (apt-get install jq)" >&2; exit 2; }
-
-if [[ -n "${SATX_RUNS:-}" ]]; then
-  runs="$SATX_RUNS"
-  mkdir -p "$runs"
-else
-  runs="$(mktemp -d "${TMPDIR:-/tmp}/satx-tune-bench-XXXXXX")"
-  trap 'rm -rf "$runs"' EXIT
-fi
+runs_folder tune-bench
 cp "$satx" "$runs/satx"
 satx="$runs/satx"
 recipe=(-model=mobilenetv2 "-weights=$weights" -input-size=96 -epochs=3)
