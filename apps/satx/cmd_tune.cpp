@@ -145,7 +145,7 @@ void print_event(const train::TuneEvent& e, const TuneCliOptions& o) {
       if (e.cutoff)
         std::fprintf(stderr, "trial %d epoch %d: %s %.4f, rung cutoff %.4f: %s\n", e.trial->index, e.epoch,
                      e.metric.c_str(), value, *e.cutoff, e.message == "stop" ? "stopped" : "continues");
-      else if (o.common.verbose)
+      else  // a trial runs for minutes: a line per epoch shows it moving
         std::fprintf(stderr, "trial %d epoch %d: %s %.4f\n", e.trial->index, e.epoch, e.metric.c_str(), value);
       break;
     }
@@ -154,11 +154,8 @@ void print_event(const train::TuneEvent& e, const TuneCliOptions& o) {
       if (t.status == train::TrialStatus::Failed) {
         std::fprintf(stderr, "trial %d failed: %s\n", t.index, e.message.c_str());
       } else {
-        double best = std::nan("");
-        for (const auto& [epoch, value] : t.values)
-          if (std::isnan(best) || (e.metric.find("loss") == std::string::npos ? value > best : value < best)) best = value;
         std::fprintf(stderr, "trial %d %s after %d epochs in %s: %s %.4f%s\n", t.index, train::trial_status_name(t.status),
-                     t.epochs(), format_duration(t.wall_seconds).c_str(), e.metric.c_str(), best,
+                     t.epochs(), format_duration(t.wall_seconds).c_str(), e.metric.c_str(), e.value.value_or(std::nan("")),
                      e.best ? " (best so far)" : "");
       }
       break;

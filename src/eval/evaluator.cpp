@@ -23,18 +23,18 @@ std::string number(float value) {
   return text;
 }
 
-// A bounded max-heap on score: the kept tiles are the `limit` lowest seen so far, and a full
-// heap costs one comparison per further tile.
-void keep_least_confident(std::vector<ScoredTile>& heap, size_t limit, ScoredTile tile) {
+// A bounded max-heap on score: the kept tiles are the `limit` lowest seen so far; a tile that
+// does not enter a full heap costs one comparison and no copy of its path.
+void keep_least_confident(std::vector<ScoredTile>& heap, size_t limit, const std::string& path, int64_t truth,
+                          int64_t predicted, float score, float true_score) {
   const auto higher = [](const ScoredTile& a, const ScoredTile& b) { return a.score < b.score; };
-  if (heap.size() < limit) {
-    heap.push_back(std::move(tile));
-    std::push_heap(heap.begin(), heap.end(), higher);
-  } else if (tile.score < heap.front().score) {
+  if (heap.size() == limit && !(score < heap.front().score)) return;
+  if (heap.size() == limit) {
     std::pop_heap(heap.begin(), heap.end(), higher);
-    heap.back() = std::move(tile);
-    std::push_heap(heap.begin(), heap.end(), higher);
+    heap.pop_back();
   }
+  heap.push_back({path, truth, predicted, score, true_score});
+  std::push_heap(heap.begin(), heap.end(), higher);
 }
 
 }  // namespace
@@ -115,8 +115,8 @@ EvalResult evaluate(infer::InferenceEngine& engine, const data::Dataset& dataset
         }
         const float* row = prob + static_cast<int64_t>(i) * classes;
         if (t[i] == g[i]) {
-          if (options.least_confident > 0) keep_least_confident(unsure, options.least_confident,
-                                                                {paths[batch.indices[i]], t[i], g[i], row[g[i]], row[t[i]]});
+          if (options.least_confident > 0)
+            keep_least_confident(unsure, options.least_confident, paths[batch.indices[i]], t[i], g[i], row[g[i]], row[t[i]]);
           continue;
         }
         result.misclassified.push_back({paths[batch.indices[i]], t[i], g[i], row[g[i]], row[t[i]]});

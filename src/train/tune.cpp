@@ -136,7 +136,8 @@ class Search {
     std::error_code error;
     for (const auto& entry : std::filesystem::directory_iterator(o_.out, error)) {
       if (entry.path().filename() == "trials" && std::filesystem::is_empty(entry.path(), error)) continue;
-      throw_usage(o_.out.string() + " holds files but no satx tune journal; choose an empty or new -out");
+      throw_usage(o_.out.string() + " holds files but no satx tune journal (" + entry.path().filename().string() +
+                  ", ...); choose an empty or new -out");
     }
   }
 
@@ -270,7 +271,9 @@ class Search {
     detail::write_tune_outputs(o_.out, space_, state_, o_.train_args);
     const auto ranked = detail::rank_trials(state_.trials, maximize);
     const bool is_best = status == TrialStatus::Finished && ranked.front()->index == index;
-    emit({TuneEvent::Kind::TrialEnd, &trial, trial.epochs(), state_.metric, std::nullopt, is_best, error});
+    TuneEvent end{TuneEvent::Kind::TrialEnd, &trial, trial.epochs(), state_.metric, std::nullopt, is_best, error, {}};
+    if (best) end.value = maximize ? *best : -*best;
+    emit(end);
   }
 
   void emit(const TuneEvent& event) {

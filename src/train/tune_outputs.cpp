@@ -8,17 +8,11 @@
 #include "satx/core/error.hpp"
 #include "satx/core/files.hpp"
 #include "satx/core/strings.hpp"
+#include "satx/io/prediction_format.hpp"
 
 namespace satx::train {
 
 namespace {
-
-std::string csv_field(const std::string& text) {
-  if (text.find_first_of(",\"\n") == std::string::npos) return text;
-  std::string quoted = "\"";
-  for (char c : text) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return quoted + "\"";
-}
 
 std::string number(double value, const char* format = "%.6g") {
   if (!std::isfinite(value)) return "";
@@ -42,7 +36,7 @@ const char* trial_status_name(TrialStatus status) {
 std::string leaderboard_csv(const SearchSpace& space, const std::vector<TrialRecord>& trials, const std::string& metric) {
   const bool maximize = detail::metric_maximized(metric);
   std::string csv = "rank,trial,status,metric,epochs,seconds,run";
-  for (const auto& param : space.params) csv += "," + csv_field(param.name);
+  for (const auto& param : space.params) csv += "," + io::csv_field(param.name);
   csv += "\n";
   int rank = 0;
   for (const TrialRecord* trial : detail::rank_trials(trials, maximize)) {
@@ -50,9 +44,9 @@ std::string leaderboard_csv(const SearchSpace& space, const std::vector<TrialRec
     const double value = best ? (maximize ? *best : -*best) : std::nan("");
     csv += std::to_string(++rank) + "," + std::to_string(trial->index) + "," + trial_status_name(trial->status) + "," +
            number(value) + "," + std::to_string(trial->epochs()) + "," + number(trial->wall_seconds, "%.1f") + "," +
-           csv_field(detail::trial_dir("", trial->index).string());
+           io::csv_field(detail::trial_dir("", trial->index).string());
     for (const auto& param : space.params)
-      csv += "," + (trial->params.contains(param.name) ? csv_field(format_param_value(trial->params.at(param.name))) : "");
+      csv += "," + (trial->params.contains(param.name) ? io::csv_field(format_param_value(trial->params.at(param.name))) : "");
     csv += "\n";
   }
   return csv;

@@ -80,6 +80,7 @@ struct TuneEvent {
   std::optional<double> cutoff;  ///< TrialEpoch at a rung: the value needed to continue
   bool best = false;             ///< TrialEnd: the best trial so far
   std::string message;
+  std::optional<double> value;   ///< TrialEnd: the trial's best value of the metric (none if it logged no epoch)
 };
 
 /// Runs trials. The search starts `satx train` processes (make_process_runner); tests may
