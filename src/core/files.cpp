@@ -66,6 +66,16 @@ void write_file_atomic(const fs::path& path, const std::string& bytes) {
   file.commit();
 }
 
+void append_file_synced(const std::filesystem::path& path, const std::string& bytes) {
+  std::FILE* out = std::fopen(path.c_str(), "ab");
+  if (!out) throw_runtime("writing " + path.string() + ": " + std::strerror(errno));
+  const bool ok = std::fwrite(bytes.data(), 1, bytes.size(), out) == bytes.size() && std::fflush(out) == 0 &&
+                  ::fsync(fileno(out)) == 0;
+  const int error = errno;
+  std::fclose(out);
+  if (!ok) throw_runtime("writing " + path.string() + ": " + std::strerror(error));
+}
+
 std::string read_file(const fs::path& path) {
   std::error_code error;
   // A folder opens as a stream on Linux and reads as empty: refuse it by name instead.

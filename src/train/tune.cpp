@@ -91,8 +91,8 @@ class Search {
     }
     std::filesystem::create_directories(o_.out / "trials", error);
     if (error) throw_runtime("cannot create " + (o_.out / "trials").string() + ": " + error.message());
-    journal_ = std::make_unique<detail::Journal>(journal_path);
-    if (state_.header.is_null()) journal_->append(header);
+    journal_path_ = journal_path;
+    if (state_.header.is_null()) journal(header);
     if (state_.metric.empty() && o_.metric != "auto") state_.metric = o_.metric;
 
     TuneResult result;
@@ -183,7 +183,7 @@ class Search {
       trial.index = index;
       trial.params = params;
       state_.end_order.erase(std::remove(state_.end_order.begin(), state_.end_order.end(), index), state_.end_order.end());
-      journal_->append({{"event", "start"}, {"trial", index}, {"params", params}});
+      journal({{"event", "start"}, {"trial", index}, {"params", params}});
       const auto dir = detail::trial_dir(o_.out, index);
       std::error_code error;
       std::filesystem::remove_all(dir, error);
@@ -213,7 +213,7 @@ class Search {
   bool read_epoch(int index, const nlohmann::json& line) {
     if (state_.metric.empty()) {
       state_.metric = line.value("monitor", "val_accuracy");
-      journal_->append({{"event", "metric"}, {"name", state_.metric}});
+      journal({{"event", "metric"}, {"name", state_.metric}});
     }
     if (!line.contains(state_.metric) || !line[state_.metric].is_number()) {
       std::vector<std::string> present;
@@ -227,7 +227,7 @@ class Search {
     const int epoch = line.at("global_epoch").get<int>();
     trial.values[epoch] = line[state_.metric].get<double>();
     trial.seconds[epoch] = line.value("seconds", 0.0);
-    journal_->append({{"event", "epoch"}, {"trial", index}, {"epoch", epoch}, {"value", trial.values[epoch]},
+    journal({{"event", "epoch"}, {"trial", index}, {"epoch", epoch}, {"value", trial.values[epoch]},
                       {"seconds", trial.seconds[epoch]}});
     const bool maximize = detail::metric_maximized(state_.metric);
     const bool last = line.value("phase", "") == "full" && line.value("epoch", 0) == line.value("epochs", -1);
@@ -267,7 +267,7 @@ class Search {
                             {"epochs", trial.epochs()}, {"seconds", seconds}};
     event["value"] = best ? nlohmann::json(maximize ? *best : -*best) : nlohmann::json();
     if (!error.empty()) event["error"] = error;
-    journal_->append(event);
+    journal(event);
     detail::write_tune_outputs(o_.out, space_, state_, o_.train_args);
     const auto ranked = detail::rank_trials(state_.trials, maximize);
     const bool is_best = status == TrialStatus::Finished && ranked.front()->index == index;
@@ -275,6 +275,9 @@ class Search {
     if (best) end.value = maximize ? *best : -*best;
     emit(end);
   }
+
+  // One fsynced line per event: a kill loses at most the line being written.
+  void journal(const nlohmann::json& event) { append_file_synced(journal_path_, event.dump() + "\n"); }
 
   void emit(const TuneEvent& event) {
     if (on_event_) on_event_(event);
@@ -285,7 +288,7 @@ class Search {
   const std::function<void(const TuneEvent&)>& on_event_;
   SearchSpace space_;
   JournalState state_;
-  std::unique_ptr<detail::Journal> journal_;
+  std::filesystem::path journal_path_;
   std::deque<int> restarts_;
   std::set<int> running_;
 };

@@ -12,6 +12,10 @@ namespace satx {
 /// leaves either the old file or the new one, never half of one. Throws Runtime naming `path`.
 void write_file_atomic(const std::filesystem::path& path, const std::string& bytes);
 
+/// Appends `bytes` to `path` (created when missing) and fsyncs, for logs that must survive a
+/// kill line by line (metrics.jsonl, tune's journal). Throws Runtime naming `path`.
+void append_file_synced(const std::filesystem::path& path, const std::string& bytes);
+
 /// Reads a whole file; throws BadData naming `path` when it cannot be opened.
 std::string read_file(const std::filesystem::path& path);
 

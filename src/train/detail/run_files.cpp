@@ -66,14 +66,7 @@ void RunFiles::rewrite_metrics(const std::vector<nlohmann::json>& lines) const {
 }
 
 void RunFiles::append_metrics(const nlohmann::json& line) const {
-  const auto file = path("metrics.jsonl");
-  std::FILE* out = std::fopen(file.c_str(), "ab");
-  if (!out) throw_runtime("writing " + file.string() + ": " + std::strerror(errno));
-  const std::string text = line.dump() + "\n";
-  const bool ok = std::fwrite(text.data(), 1, text.size(), out) == text.size() && std::fflush(out) == 0 &&
-                  ::fsync(fileno(out)) == 0;
-  std::fclose(out);
-  if (!ok) throw_runtime("writing " + file.string() + ": " + std::strerror(errno));
+  append_file_synced(path("metrics.jsonl"), line.dump() + "\n");
 }
 
 void RunFiles::add_scalars(const nlohmann::json& line, int64_t step) {

@@ -97,22 +97,6 @@ JournalState read_journal(const std::filesystem::path& path) {
   return state;
 }
 
-Journal::Journal(const std::filesystem::path& path) : path_(path) {
-  file_ = std::fopen(path.c_str(), "ab");
-  if (!file_) throw_runtime("cannot open " + path.string() + ": " + std::strerror(errno));
-}
-
-Journal::~Journal() {
-  if (file_) std::fclose(file_);
-}
-
-void Journal::append(const nlohmann::json& event) {
-  const std::string line = event.dump() + "\n";
-  if (std::fwrite(line.data(), 1, line.size(), file_) != line.size() || std::fflush(file_) != 0 ||
-      ::fsync(::fileno(file_)) != 0)
-    throw_runtime("cannot write " + path_.string() + ": " + std::strerror(errno));
-}
-
 std::string header_mismatch(const nlohmann::json& journal, const nlohmann::json& wanted) {
   for (const char* field : {"space", "train_args", "seed", "metric", "sampler", "asha", "parallel"}) {
     if (journal.value(field, nlohmann::json()) != wanted.value(field, nlohmann::json())) return field;

@@ -3,7 +3,6 @@
 // its epochs, its end), appended and fsynced, so a search killed at any instant resumes with
 // every finished trial kept and every running one restarted.
 
-#include <cstdio>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -27,20 +26,6 @@ struct JournalState {
 /// truncated to the last whole line; any other malformed line, or a first line that is not a
 /// tune header, is BadData naming the line.
 JournalState read_journal(const std::filesystem::path& path);
-
-/// Appends events, one fsynced line each.
-class Journal {
- public:
-  explicit Journal(const std::filesystem::path& path);
-  ~Journal();
-  Journal(const Journal&) = delete;
-  Journal& operator=(const Journal&) = delete;
-  void append(const nlohmann::json& event);
-
- private:
-  std::filesystem::path path_;
-  std::FILE* file_ = nullptr;
-};
 
 /// The fields of a header that must match for a journal to be resumed ("" when they do; else
 /// the first field that differs, named as its option).
